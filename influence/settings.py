@@ -1,0 +1,62 @@
+"""Where everything lives. Every path has an environment-variable override so tests and
+benchmarks can point a whole run at a temporary directory."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+DAGS_DIR = PROJECT_ROOT / "dags"
+
+MODEL_VERSION = "1.0.0"
+
+
+def _path(env_var: str, default: Path) -> Path:
+    value = os.environ.get(env_var)
+    return Path(value).resolve() if value else default
+
+
+@dataclass(frozen=True)
+class Paths:
+    samples: Path
+    raw: Path
+    quarantine: Path
+    warehouse: Path
+    published: Path
+    runs: Path
+
+    @property
+    def published_db(self) -> Path:
+        return self.published / "influence.duckdb"
+
+    @property
+    def published_parquet(self) -> Path:
+        return self.published / "parquet"
+
+    def env(self) -> dict[str, str]:
+        """The variables a child process (dbt, a test run) needs to see the same paths."""
+        return {
+            "INFLUENCE_SAMPLES_DIR": str(self.samples),
+            "INFLUENCE_RAW_DIR": str(self.raw),
+            "INFLUENCE_QUARANTINE_DIR": str(self.quarantine),
+            "INFLUENCE_WAREHOUSE": str(self.warehouse),
+            "INFLUENCE_PUBLISHED_DIR": str(self.published),
+            "INFLUENCE_RUNS_DIR": str(self.runs),
+        }
+
+
+def paths() -> Paths:
+    """Read the paths now (not at import), so an env var set by a test takes effect."""
+    data = _path("INFLUENCE_DATA_DIR", PROJECT_ROOT / "data")
+    return Paths(
+        samples=_path("INFLUENCE_SAMPLES_DIR", data / "samples"),
+        raw=_path("INFLUENCE_RAW_DIR", data / "raw"),
+        quarantine=_path("INFLUENCE_QUARANTINE_DIR", data / "quarantine"),
+        warehouse=_path("INFLUENCE_WAREHOUSE", data / "warehouse" / "influence.duckdb"),
+        published=_path("INFLUENCE_PUBLISHED_DIR", data / "published"),
+        runs=_path("INFLUENCE_RUNS_DIR", data / "runs"),
+    )
