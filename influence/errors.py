@@ -1,0 +1,17 @@
+"""Errors whose message is one line a user can act on. The CLI prints them without a traceback."""
+
+
+class InfluenceError(Exception):
+    """Base class: str(error) is a single line naming what failed and why."""
+
+
+class QualityGateError(InfluenceError):
+    """A check of severity 'error' failed: the day is not published."""
+
+
+class DbtBuildError(InfluenceError):
+    """dbt build failed (a model or a dbt test)."""
+
+
+class WarehouseBusyError(InfluenceError):
+    """Another run holds the warehouse lock."""
