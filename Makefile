@@ -1,0 +1,55 @@
+# The story of the project, one target a step. Every target installs what it needs first, so a
+# fresh clone needs nothing but Python 3.11 and access to PyPI.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+VENV := .venv
+BIN := $(VENV)/bin
+
+export GX_ANALYTICS_ENABLED := false
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export DO_NOT_TRACK := 1
+export AIRFLOW_HOME ?= $(CURDIR)/.airflow
+
+# Days of the bundled real sample that `make run` scores.
+HIGGS_START := 2012-07-01
+HIGGS_END := 2012-07-07
+SE_START := 2018-08-27
+SE_END := 2018-09-02
+
+.PHONY: help install run test test-fast evaluate bench docs clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/influence: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --frozen
+	@touch $@
+
+install: $(BIN)/influence ## create .venv from uv.lock (Airflow, dbt, DuckDB, Great Expectations)
+
+run: install ## score every day of the bundled real sample through the Airflow DAG, then show the ranking
+	$(BIN)/influence run --start $(HIGGS_START) --end $(HIGGS_END)
+	$(BIN)/influence run --start $(SE_START) --end $(SE_END) --source stackexchange
+	$(BIN)/influence top --date $(HIGGS_END) -n 10
+	$(BIN)/influence top --date $(SE_END) -n 10
+
+test: install ## the whole test suite (what CI runs)
+	$(BIN)/pytest
+
+test-fast: install ## the suite without the slow end-to-end and scheduler tests
+	$(BIN)/pytest -m "not slow"
+
+evaluate: install ## rebuild the Higgs week in a scratch dir and write reports/evaluation.md
+	$(BIN)/python -m influence.evaluate
+
+bench: install ## synthetic S/M/L benchmark: reports/bench.md and reports/bench.json
+	$(BIN)/python -m influence.bench
+
+docs: install ## dbt docs (lineage, column docs) into data/runs/dbt_docs
+	$(BIN)/influence docs
+
+clean: ## remove everything generated (keeps data/samples)
+	rm -rf data/raw data/quarantine data/warehouse data/published data/runs data/evaluation .airflow dbt_project/target dbt_project/logs
