@@ -103,8 +103,9 @@ POST_ENGAGEMENT_TYPES = frozenset({"reshare", "reply", "like"})
 
 ACTIVITY_EXPONENT = 0.95  # Zipf exponent of who acts
 AUDIENCE_EXPONENT = 1.1  # Zipf exponent of who is followed / mentioned
-POST_POPULARITY_EXPONENT = 1.05  # Zipf exponent over posts (sorted by author audience)
-CASCADE_SHARE = 0.10  # share of the cascade network's accounts that reshare the viral post
+POST_POPULARITY_EXPONENT = 0.85  # Zipf exponent over posts (sorted by author audience); steeper
+# and the top organic post of a big network rivals the planted cascade
+CASCADE_SHARE = 0.20  # share of the cascade network's accounts that reshare the viral post
 LINKED_SHARE = 0.15  # share of a non-first network's accounts that are a syn_a person too
 BUYERS_PER_NETWORK = 3
 DIURNAL_PEAK_HOUR = 20.0
