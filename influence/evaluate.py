@@ -1,0 +1,1355 @@
+"""Evaluate the influence model on the real Higgs week: ``make evaluate`` (``python -m influence.evaluate``).
+
+Everything runs in a scratch directory (``data/evaluation/`` unless ``INFLUENCE_EVALUATION_DIR``
+says otherwise), with its own raw Parquet, quarantine and warehouse, so the user's published data
+is never touched. Three builds of the same seven days:
+
+* ``clean``   — the Higgs sample as extracted;
+* ``ring``    — plus a ring of 50 new fake accounts that reshare and mention each other and one
+                real target every day (property 4 of the model);
+* ``genuine`` — plus exactly the same engagements of the target from 50 real accounts that already
+                had genuine activity in the sample.
+
+From them the report measures predictive validity (scores as of 2012-07-03 against what each
+account receives on 2012-07-04..07, against single-count baselines), the anti-gaming uplifts,
+day-to-day stability, the score distribution and the top 20 with their explanations.
+
+The clean build is cached under a fingerprint of the dbt project, the extractors and the sample,
+so a second run only re-reads the warehouses and rewrites the report (``--fresh`` forces rebuilds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import dataclasses
+import datetime
+import hashlib
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from influence.errors import DbtBuildError, InfluenceError
+from influence.settings import DBT_PROJECT_DIR, MODEL_VERSION, PROJECT_ROOT, Paths, paths
+
+NETWORK = "twitter"
+SOURCE = "higgs"
+WEEK: tuple[datetime.date, ...] = tuple(datetime.date(2012, 7, 1) + datetime.timedelta(days=i) for i in range(7))
+PREDICTION_DATE = datetime.date(2012, 7, 3)
+OUTCOME_DAYS: tuple[datetime.date, ...] = tuple(day for day in WEEK if day > PREDICTION_DATE)
+NDCG_K = 100
+RING_SIZE = 50
+MAX_RING_UPLIFT = 5.0
+# New account ids for the fake ring: Higgs ids are integers below 456,623, so these cannot clash.
+RING_ID_START = 900_000_001
+SELECTION_SEED = 20120704
+BOOTSTRAP_RESAMPLES = 200
+# Bump when the injected rows change shape, so cached scenario builds are not reused.
+INJECTION_FORMAT = 1
+# Event types in which the actor engages with the target's account or content. Posts, follows and
+# downvotes are not engagement received.
+ENGAGEMENT_TYPES: tuple[str, ...] = ("reshare", "reply", "comment", "mention", "like", "favourite", "answer", "accept")
+
+REPORT_PATH = PROJECT_ROOT / "reports" / "evaluation.md"
+PLOTS_DIR = PROJECT_ROOT / "reports" / "evaluation"
+
+
+# --------------------------------------------------------------------------------------------
+# Ranking metrics
+# --------------------------------------------------------------------------------------------
+
+
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks, ties sharing the mean of the ranks they span (as scipy's rankdata 'average')."""
+    values = np.asarray(values, dtype=float)
+    order = np.argsort(values, kind="mergesort")
+    sorted_values = values[order]
+    # Start index of each run of equal values in sorted order.
+    starts = np.flatnonzero(np.concatenate(([True], sorted_values[1:] != sorted_values[:-1])))
+    ends = np.concatenate((starts[1:], [len(values)]))
+    mean_rank_of_run = (starts + ends + 1) / 2.0  # mean of ranks starts+1 .. ends
+    ranks_sorted = np.repeat(mean_rank_of_run, ends - starts)
+    ranks = np.empty(len(values), dtype=float)
+    ranks[order] = ranks_sorted
+    return ranks
+
+
+def spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman's rank correlation with average ranks for ties; NaN if either side is constant."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if x.shape != y.shape:
+        raise ValueError(f"spearman: arrays differ in shape {x.shape} vs {y.shape}")
+    if len(x) < 2:
+        return math.nan
+    rx = average_ranks(x) - (len(x) + 1) / 2.0
+    ry = average_ranks(y) - (len(y) + 1) / 2.0
+    denominator = math.sqrt(float(rx @ rx) * float(ry @ ry))
+    return float(rx @ ry) / denominator if denominator > 0 else math.nan
+
+
+def ndcg_at_k(predicted: np.ndarray, relevance: np.ndarray, k: int) -> float:
+    """NDCG@k with linear gains and the tie-aware DCG of McSherry & Najork (2008).
+
+    Accounts the predictor cannot tell apart (equal predicted values) each get the mean relevance
+    of their tie group, i.e. the expected gain over all orders of the tie. Without this a count
+    baseline with thousands of ties would be scored on an arbitrary tie-break. NaN if every
+    relevance is zero (nothing to find)."""
+    predicted = np.asarray(predicted, dtype=float)
+    relevance = np.asarray(relevance, dtype=float)
+    if predicted.shape != relevance.shape:
+        raise ValueError(f"ndcg_at_k: arrays differ in shape {predicted.shape} vs {relevance.shape}")
+    if k <= 0:
+        raise ValueError("ndcg_at_k: k must be positive")
+    n = len(predicted)
+    k = min(k, n)
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    ideal = np.sort(relevance)[::-1][:k]
+    ideal_dcg = float(ideal @ discounts)
+    if ideal_dcg <= 0:
+        return math.nan
+    order = np.argsort(-predicted, kind="mergesort")
+    sorted_predicted = predicted[order]
+    sorted_relevance = relevance[order]
+    starts = np.flatnonzero(np.concatenate(([True], sorted_predicted[1:] != sorted_predicted[:-1])))
+    ends = np.concatenate((starts[1:], [n]))
+    group_means = np.add.reduceat(sorted_relevance, starts) / (ends - starts)
+    position_gain = np.repeat(group_means, ends - starts)[:k]
+    return float(position_gain @ discounts) / ideal_dcg
+
+
+def pagerank(
+    sources: np.ndarray,
+    targets: np.ndarray,
+    weights: np.ndarray,
+    node_count: int,
+    damping: float = 0.85,
+    tolerance: float = 1e-10,
+    max_iterations: int = 200,
+) -> tuple[np.ndarray, int]:
+    """Weighted PageRank by power iteration over an edge list (sources/targets are node indices).
+
+    Rank flows from actor to target, proportional to edge weight; nodes with no out-edges spread
+    their rank uniformly. Returns (scores summing to 1, iterations until the L1 change fell
+    below ``tolerance``)."""
+    sources = np.asarray(sources, dtype=np.int64)
+    targets = np.asarray(targets, dtype=np.int64)
+    weights = np.asarray(weights, dtype=float)
+    if node_count == 0:
+        return np.zeros(0), 0
+    out_weight = np.bincount(sources, weights=weights, minlength=node_count)
+    edge_share = weights / out_weight[sources]
+    dangling = out_weight == 0
+    rank = np.full(node_count, 1.0 / node_count)
+    for iteration in range(1, max_iterations + 1):
+        flowed = np.bincount(targets, weights=rank[sources] * edge_share, minlength=node_count)
+        dangling_mass = rank[dangling].sum()
+        updated = damping * (flowed + dangling_mass / node_count) + (1.0 - damping) / node_count
+        change = float(np.abs(updated - rank).sum())
+        rank = updated
+        if change < tolerance:
+            return rank, iteration
+    return rank, max_iterations
+
+
+def paired_bootstrap_difference(
+    metric: Callable[[np.ndarray, np.ndarray], float],
+    model: np.ndarray,
+    baseline: np.ndarray,
+    outcome: np.ndarray,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = SELECTION_SEED,
+) -> tuple[float, float]:
+    """95% percentile interval of metric(model) - metric(baseline) over accounts resampled with
+    replacement (the same resample for both, so the interval is for the difference itself)."""
+    rng = np.random.default_rng(seed)
+    n = len(outcome)
+    differences = []
+    for _ in range(resamples):
+        picked = rng.integers(0, n, n)
+        difference = metric(model[picked], outcome[picked]) - metric(baseline[picked], outcome[picked])
+        if not math.isnan(difference):
+            differences.append(difference)
+    if not differences:
+        return math.nan, math.nan
+    low, high = np.percentile(differences, [2.5, 97.5])
+    return float(low), float(high)
+
+
+# --------------------------------------------------------------------------------------------
+# Raw events: what each account received, and the raw-count baselines
+# --------------------------------------------------------------------------------------------
+
+
+def events_glob(raw_dir: Path, network: str = NETWORK) -> str:
+    """Every Parquet file of the network's event partitions (the clean part and any injected part)."""
+    return str(raw_dir / network / "events" / "dt=*" / "*.parquet")
+
+
+def clean_events_sql(source_sql: str) -> str:
+    """Distinct engagement events (first copy of a duplicated event_id), self-engagement removed:
+    the same rules the model's staging applies, so baselines and outcomes count what it counts."""
+    types = ", ".join(f"'{event_type}'" for event_type in ENGAGEMENT_TYPES)
+    return f"""
+        select actor_account_id as actor, target_account_id as target, event_type, occurred_at
+        from {source_sql}
+        where event_type in ({types})
+          and actor_account_id is not null and target_account_id is not null
+          and actor_account_id <> target_account_id
+        qualify row_number() over (partition by event_id order by source_file, source_line) = 1
+    """
+
+
+@dataclasses.dataclass
+class AccountSignals:
+    """Per account (aligned arrays), counted over events in [start, end)."""
+
+    account_ids: np.ndarray  # str
+    distinct_engagers: np.ndarray
+    reshares_received: np.ndarray
+    mentions_received: np.ndarray
+    engagements_received: np.ndarray
+
+
+def account_signals(
+    con: duckdb.DuckDBPyConnection,
+    events_sql: str,
+    start: datetime.date,
+    end: datetime.date,
+    account_ids: Sequence[str] | None = None,
+) -> AccountSignals:
+    """Engagement received per account in [start, end). ``events_sql`` is a relation with the raw
+    events columns. With ``account_ids`` the result is aligned to that list (0 for absent accounts);
+    without, it covers every account seen as actor or target in the interval."""
+    window = f"""
+        select * from ({clean_events_sql(events_sql)})
+        where occurred_at >= timestamptz '{start.isoformat()} 00:00:00+00'
+          and occurred_at <  timestamptz '{end.isoformat()} 00:00:00+00'
+    """
+    received = con.sql(
+        f"""
+        select target as account_id,
+               count(distinct actor) as distinct_engagers,
+               count(*) filter (where event_type = 'reshare') as reshares_received,
+               count(*) filter (where event_type = 'mention') as mentions_received,
+               count(*) as engagements_received
+        from ({window}) group by target
+        """
+    ).fetchnumpy()
+    if account_ids is None:
+        seen = con.sql(f"select actor as id from ({window}) union select target from ({window})").fetchnumpy()["id"]
+        account_ids = sorted(str(value) for value in seen)
+    ids = np.asarray(list(account_ids), dtype=object)
+    position = {account_id: i for i, account_id in enumerate(ids)}
+    columns = {name: np.zeros(len(ids), dtype=float) for name in ("distinct_engagers", "reshares_received", "mentions_received", "engagements_received")}
+    for row, account_id in enumerate(received["account_id"]):
+        i = position.get(str(account_id))
+        if i is None:
+            continue
+        for name, values in columns.items():
+            values[i] = float(received[name][row])
+    return AccountSignals(account_ids=ids, **columns)
+
+
+def plain_pagerank(
+    con: duckdb.DuckDBPyConnection, events_sql: str, start: datetime.date, end: datetime.date, account_ids: Sequence[str]
+) -> tuple[np.ndarray, int]:
+    """PageRank alone over the engagement graph in [start, end): edge actor→target weighted by the
+    number of engagements. Aligned to ``account_ids``; returns (scores, iterations)."""
+    edges = con.sql(
+        f"""
+        select actor, target, count(*)::double as weight
+        from ({clean_events_sql(events_sql)})
+        where occurred_at >= timestamptz '{start.isoformat()} 00:00:00+00'
+          and occurred_at <  timestamptz '{end.isoformat()} 00:00:00+00'
+        group by actor, target
+        """
+    ).fetchnumpy()
+    index = {account_id: i for i, account_id in enumerate(account_ids)}
+    sources = np.array([index[str(a)] for a in edges["actor"]], dtype=np.int64)
+    targets = np.array([index[str(t)] for t in edges["target"]], dtype=np.int64)
+    return pagerank(sources, targets, np.asarray(edges["weight"], dtype=float), len(account_ids))
+
+
+# --------------------------------------------------------------------------------------------
+# Injection for the anti-gaming experiment
+# --------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class InjectionPlan:
+    """Who engages with the target. ``ring=True``: engagers also reshare and mention each other."""
+
+    scenario: str
+    target_id: str
+    engager_ids: tuple[str, ...]
+    ring: bool
+    new_accounts: tuple[str, ...]  # ids that did not exist in the sample (written to accounts too)
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(json.dumps(dataclasses.asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def ring_plan(target_id: str, size: int = RING_SIZE) -> InjectionPlan:
+    ids = tuple(str(RING_ID_START + i) for i in range(size))
+    return InjectionPlan("ring", target_id, ids, ring=True, new_accounts=ids)
+
+
+def genuine_plan(target_id: str, engager_ids: Sequence[str]) -> InjectionPlan:
+    return InjectionPlan("genuine", target_id, tuple(engager_ids), ring=False, new_accounts=())
+
+
+_TYPE_PREFIX = {"reshare": "rt", "mention": "mt"}
+
+
+def injected_events(plan: InjectionPlan, day: datetime.date, network: str = NETWORK) -> pa.Table:
+    """One day of injected events in the raw ``events`` schema.
+
+    Every engager reshares the target once and mentions it once, a second apart, starting at
+    noon; in a ring every member also reshares and mentions every other member. Event ids carry
+    the scenario name, so they cannot collide with extracted ids."""
+    from extractors.schema import EVENTS
+
+    midnight = datetime.datetime.combine(day, datetime.time(12), tzinfo=datetime.UTC)
+    rows: dict[str, list] = {field.name: [] for field in EVENTS}
+    second = 0
+
+    def add(event_type: str, actor: str, target: str) -> None:
+        nonlocal second
+        occurred_at = midnight + datetime.timedelta(seconds=second)
+        rows["network"].append(network)
+        rows["event_id"].append(
+            f"inject-{plan.scenario}:{_TYPE_PREFIX[event_type]}:{actor}:{target}:{int(occurred_at.timestamp())}"
+        )
+        rows["event_type"].append(event_type)
+        rows["actor_account_id"].append(actor)
+        rows["target_account_id"].append(target)
+        rows["target_post_id"].append(None)
+        rows["post_id"].append(None)
+        rows["occurred_at"].append(occurred_at)
+        rows["source_file"].append(f"evaluation-injection-{plan.scenario}")
+        rows["source_line"].append(len(rows["event_id"]))
+        second += 1
+
+    for actor in plan.engager_ids:
+        recipients = [plan.target_id]
+        if plan.ring:
+            recipients += [member for member in plan.engager_ids if member != actor]
+        for recipient in recipients:
+            add("reshare", actor, recipient)
+            add("mention", actor, recipient)
+    return pa.Table.from_pydict(rows, schema=EVENTS)
+
+
+def injected_accounts(plan: InjectionPlan, day: datetime.date, network: str = NETWORK) -> pa.Table:
+    """Accounts rows for the new ids (Higgs writes every account seen in a day's events)."""
+    from extractors.schema import ACCOUNTS
+
+    count = len(plan.new_accounts)
+    return pa.Table.from_pydict(
+        {
+            "network": [network] * count,
+            "account_id": list(plan.new_accounts),
+            "display_name": [None] * count,
+            "created_at": [None] * count,
+            "reputation": [None] * count,
+            "followers_count": [None] * count,
+            "snapshot_day": [day] * count,
+        },
+        schema=ACCOUNTS,
+    )
+
+
+def write_injection(raw_dir: Path, plan: InjectionPlan, days: Iterable[datetime.date], network: str = NETWORK) -> int:
+    """Add the plan's rows to each day's partitions as an extra Parquet file
+    (``part-inject-<scenario>.parquet``) beside the extractor's ``part-0.parquet``; the dbt
+    sources read every ``*.parquet`` of a partition. Returns the number of events written."""
+    written = 0
+    for day in days:
+        events = injected_events(plan, day, network)
+        _write_extra_part(raw_dir / network / "events" / f"dt={day.isoformat()}", plan.scenario, events)
+        written += events.num_rows
+        if plan.new_accounts:
+            _write_extra_part(
+                raw_dir / network / "accounts" / f"dt={day.isoformat()}", plan.scenario, injected_accounts(plan, day, network)
+            )
+    return written
+
+
+def _write_extra_part(partition: Path, scenario: str, table: pa.Table) -> None:
+    if not (partition / "part-0.parquet").exists():
+        raise InfluenceError(f"{partition}: no extracted part-0.parquet to inject beside (extract the day first)")
+    final = partition / f"part-inject-{scenario}.parquet"
+    temporary = partition / f".part-inject-{scenario}.parquet.tmp"
+    pq.write_table(table, temporary, compression="zstd")
+    os.replace(temporary, final)
+
+
+# --------------------------------------------------------------------------------------------
+# Builds: extract the week and run dbt day by day, in a scratch directory per scenario
+# --------------------------------------------------------------------------------------------
+
+
+def evaluation_root() -> Path:
+    value = os.environ.get("INFLUENCE_EVALUATION_DIR")
+    return Path(value).resolve() if value else PROJECT_ROOT / "data" / "evaluation"
+
+
+def scenario_paths(root: Path, scenario: str, samples_dir: Path) -> Paths:
+    base = root / scenario
+    return Paths(
+        samples=samples_dir,
+        raw=base / "raw",
+        quarantine=base / "quarantine",
+        warehouse=base / "warehouse" / "influence.duckdb",
+        published=base / "published",
+        runs=base / "runs",
+    )
+
+
+def _tree_digest(digest: "hashlib._Hash", root: Path, skip_dirs: frozenset[str]) -> None:
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if any(part in skip_dirs or part.startswith(".") for part in relative.parts) or not path.is_file():
+            continue
+        digest.update(str(relative).encode())
+        digest.update(path.read_bytes())
+
+
+def build_fingerprint(samples_dir: Path) -> str:
+    """What the clean build depends on: the dbt project, the extractors, the sample file(s)."""
+    digest = hashlib.sha256()
+    _tree_digest(digest, DBT_PROJECT_DIR, frozenset({"target", "logs", "dbt_packages", "__pycache__"}))
+    _tree_digest(digest, PROJECT_ROOT / "extractors", frozenset({"__pycache__"}))
+    sample = samples_dir / "higgs"
+    for path in sorted(sample.glob("*")):
+        stat = path.stat()
+        digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    digest.update(",".join(day.isoformat() for day in WEEK).encode())
+    return digest.hexdigest()[:16]
+
+
+def _stamp_path(scenario: Paths) -> Path:
+    return scenario.runs / "evaluation-build.json"
+
+
+def cached_build_is_current(scenario: Paths, fingerprint: str) -> bool:
+    stamp = _stamp_path(scenario)
+    if not stamp.exists() or not scenario.warehouse.exists():
+        return False
+    return json.loads(stamp.read_text()).get("fingerprint") == fingerprint
+
+
+def _write_stamp(scenario: Paths, fingerprint: str, seconds: dict[str, float]) -> None:
+    _stamp_path(scenario).parent.mkdir(parents=True, exist_ok=True)
+    _stamp_path(scenario).write_text(json.dumps({"fingerprint": fingerprint, "dbt_seconds_per_day": seconds}, indent=2))
+
+
+def build_seconds(scenario: Paths) -> dict[str, float]:
+    stamp = _stamp_path(scenario)
+    return json.loads(stamp.read_text()).get("dbt_seconds_per_day", {}) if stamp.exists() else {}
+
+
+def extract_week(scenario: Paths, on_day: Callable[[datetime.date], None] = lambda day: None) -> None:
+    """Extract every day of the week into the scenario's raw directory (the extractor's API)."""
+    import importlib
+
+    import extractors
+
+    extract = getattr(extractors, "extract", None)
+    for day in WEEK:
+        if extract is not None:
+            extract(SOURCE, day, samples_dir=scenario.samples, raw_dir=scenario.raw, quarantine_dir=scenario.quarantine)
+        else:
+            importlib.import_module(f"extractors.{SOURCE}").extract_day(
+                day, samples_dir=scenario.samples, raw_dir=scenario.raw, quarantine_dir=scenario.quarantine
+            )
+        on_day(day)
+
+
+def dbt_build_day(scenario: Paths, day: datetime.date) -> float:
+    """``dbt build`` of one day into the scenario's warehouse, in a child process with the
+    scenario's paths, its own target/log directories (so two scenarios can build at once) and
+    without the unit tests (they do not depend on data; ``make test`` runs them). Returns seconds."""
+    dbt_executable = Path(sys.executable).with_name("dbt")
+    artefacts = scenario.runs / "dbt"
+    log_file = scenario.runs / "logs" / f"dbt-build-{day.isoformat()}.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    scenario.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    command = [
+        str(dbt_executable), "build",
+        "--project-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target-path", str(artefacts / "target"),
+        "--log-path", str(artefacts / "logs"),
+        "--vars", json.dumps({"run_date": day.isoformat()}),
+        "--exclude", "test_type:unit",
+    ]  # fmt: skip
+    environment = {**os.environ, **scenario.env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
+    started = time.monotonic()
+    with log_file.open("w") as log:
+        completed = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=environment, cwd=DBT_PROJECT_DIR)
+    if completed.returncode != 0:
+        raise DbtBuildError(f"dbt build for {day} in {scenario.warehouse.parent.parent.name} failed: {_first_failure(log_file)} (log: {log_file})")
+    return time.monotonic() - started
+
+
+def _first_failure(log_file: Path) -> str:
+    """The first line of dbt's output that names what failed."""
+    for line in log_file.read_text(errors="replace").splitlines():
+        stripped = line.strip()
+        if any(marker in stripped for marker in ("Failure in", "Error in", "Runtime Error", "Compilation Error", "Database Error", " ERROR ")):
+            return stripped[:300]
+    return "see the log"
+
+
+def build_week(scenario: Paths, fingerprint: str, on_day: Callable[[datetime.date], None] = lambda day: None) -> None:
+    """Build the week from scratch (an empty warehouse: day by day, as the daily DAG would)."""
+    if scenario.warehouse.exists():
+        scenario.warehouse.unlink()
+    stamp = _stamp_path(scenario)
+    if stamp.exists():
+        stamp.unlink()
+    seconds: dict[str, float] = {}
+    for day in WEEK:
+        seconds[day.isoformat()] = round(dbt_build_day(scenario, day), 1)
+        on_day(day)
+    _write_stamp(scenario, fingerprint, seconds)
+
+
+def prepare_scenario_raw(clean: Paths, scenario: Paths, plan: InjectionPlan) -> int:
+    """The clean raw partitions plus the plan's injected part files. Returns injected events."""
+    for directory in (scenario.raw, scenario.quarantine):
+        if directory.exists():
+            shutil.rmtree(directory)
+    shutil.copytree(clean.raw, scenario.raw, ignore=shutil.ignore_patterns(".*"))
+    return write_injection(scenario.raw, plan, WEEK)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading the marts of a built warehouse
+# --------------------------------------------------------------------------------------------
+
+
+class Warehouse:
+    """Read-only view of one scenario's warehouse marts."""
+
+    def __init__(self, path: Path) -> None:
+        if not path.exists():
+            raise InfluenceError(f"{path}: warehouse missing (the build did not run)")
+        self.path = path
+        self.con = duckdb.connect(str(path), read_only=True)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def columns(self, table: str) -> dict[str, str]:
+        rows = self.con.execute(
+            "select column_name, data_type from information_schema.columns where table_schema = 'marts' and table_name = ? order by ordinal_position",
+            [table],
+        ).fetchall()
+        return {name: data_type for name, data_type in rows}
+
+    def require(self, table: str, *needed: str) -> dict[str, str]:
+        columns = self.columns(table)
+        if not columns:
+            raise InfluenceError(f"{self.path}: table marts.{table} missing")
+        missing = [column for column in needed if column not in columns]
+        if missing:
+            raise InfluenceError(f"{self.path}: marts.{table} lacks column(s) {', '.join(missing)}")
+        return columns
+
+    def person_scores(self, day: datetime.date | None = None) -> dict[str, np.ndarray]:
+        """score_date, person_id, score, rank, tier of fct_person_scores (one day, or all days)."""
+        self.require("fct_person_scores", "score_date", "person_id", "score", "rank", "tier")
+        where = f"where score_date = date '{day.isoformat()}'" if day else ""
+        return self.con.sql(
+            f"select score_date, person_id, score, rank, tier from marts.fct_person_scores {where} order by score_date, rank, person_id"
+        ).fetchnumpy()
+
+    def account_scores(self, day: datetime.date, network: str = NETWORK) -> dict[str, float]:
+        """account_id → the network score of that account on ``day`` (fct_network_scores)."""
+        columns = self.require("fct_network_scores", "score")
+        date_column = "score_date" if "score_date" in columns else _first_date_column(columns, "fct_network_scores")
+        if "account_id" in columns and "network" in columns:
+            key, where_network = "account_id", f"network = '{network}'"
+        elif "account_key" in columns:
+            key, where_network = f"substr(account_key, {len(network) + 2})", f"account_key like '{network}:%'"
+        else:
+            raise InfluenceError(f"{self.path}: marts.fct_network_scores has neither network+account_id nor account_key")
+        rows = self.con.sql(
+            f"select {key}, score from marts.fct_network_scores where {where_network} and {date_column} = date '{day.isoformat()}'"
+        ).fetchall()
+        return {str(account_id): float(score) for account_id, score in rows}
+
+    def network_score_values(self, day: datetime.date) -> dict[str, np.ndarray]:
+        """network → scores of every account scored on ``day``."""
+        columns = self.require("fct_network_scores", "score")
+        date_column = "score_date" if "score_date" in columns else _first_date_column(columns, "fct_network_scores")
+        network_expr = "network" if "network" in columns else "split_part(account_key, ':', 1)"
+        rows = self.con.sql(
+            f"select {network_expr} as network, list(score) from marts.fct_network_scores where {date_column} = date '{day.isoformat()}' group by 1 order by 1"
+        ).fetchall()
+        return {network: np.asarray(scores, dtype=float) for network, scores in rows}
+
+    def factor_column(self, *candidates: str) -> str | None:
+        columns = self.columns("fct_account_factors")
+        return next((name for name in candidates if name in columns), None)
+
+    def account_factor(self, column: str, day: datetime.date, network: str = NETWORK) -> dict[str, float]:
+        columns = self.require("fct_account_factors", column)
+        date_column = next((c for c in ("score_date", "factor_date", "activity_date", "day") if c in columns), None) or _first_date_column(columns, "fct_account_factors")
+        if "account_id" in columns and "network" in columns:
+            key, where_network = "account_id", f"network = '{network}'"
+        else:
+            key, where_network = f"substr(account_key, {len(network) + 2})", f"account_key like '{network}:%'"
+        rows = self.con.sql(
+            f"select {key}, {column} from marts.fct_account_factors where {where_network} and {date_column} = date '{day.isoformat()}'"
+        ).fetchall()
+        return {str(account_id): float(value) for account_id, value in rows if value is not None}
+
+
+def _first_date_column(columns: dict[str, str], table: str) -> str:
+    for name, data_type in columns.items():
+        if data_type.upper() == "DATE":
+            return name
+    raise InfluenceError(f"marts.{table} has no DATE column to select a day by")
+
+
+def person_id(account_id: str, network: str = NETWORK) -> str:
+    return f"{network}:{account_id}"
+
+
+# --------------------------------------------------------------------------------------------
+# Analyses
+# --------------------------------------------------------------------------------------------
+
+
+def raw_events_sql(raw_dir: Path) -> str:
+    return f"read_parquet('{events_glob(raw_dir)}', union_by_name = true)"
+
+
+@dataclasses.dataclass
+class MetricRow:
+    predictor: str
+    spearman: float
+    ndcg: float
+
+
+@dataclasses.dataclass
+class OutcomeResult:
+    outcome: str
+    population: str
+    accounts: int
+    rows: list[MetricRow]
+
+    def best_baseline(self, metric: str) -> MetricRow:
+        baselines = [row for row in self.rows if row.predictor != MODEL_PREDICTOR and not math.isnan(getattr(row, metric))]
+        return max(baselines, key=lambda row: getattr(row, metric))
+
+    def model(self) -> MetricRow:
+        return next(row for row in self.rows if row.predictor == MODEL_PREDICTOR)
+
+
+@dataclasses.dataclass
+class PredictiveValidity:
+    results: list[OutcomeResult]
+    universe: int
+    scored_by_model: int
+    pagerank_iterations: int
+    model_pagerank_column: str | None
+    intervals: dict[tuple[str, str], tuple[float, float]]  # (outcome, metric) → CI of model - best
+
+
+MODEL_PREDICTOR = "model score (fct_network_scores)"
+OUTCOMES = {"distinct engagers 07-04..07": "distinct_engagers", "reshares received 07-04..07": "reshares_received"}
+
+
+def predictive_validity(clean: Paths, warehouse: Warehouse) -> PredictiveValidity:
+    """Scores as of PREDICTION_DATE against engagement received on OUTCOME_DAYS."""
+    con = duckdb.connect()
+    events = raw_events_sql(clean.raw)
+    history_end = PREDICTION_DATE + datetime.timedelta(days=1)
+    history = account_signals(con, events, WEEK[0], history_end)
+    universe = list(history.account_ids)
+    future = account_signals(con, events, OUTCOME_DAYS[0], OUTCOME_DAYS[-1] + datetime.timedelta(days=1), universe)
+    ranks, iterations = plain_pagerank(con, events, WEEK[0], history_end, universe)
+    con.close()
+
+    model_by_account = warehouse.account_scores(PREDICTION_DATE)
+    # An account the model does not score ranks below every scored one (scores are >= 1).
+    model = np.array([model_by_account.get(account_id, 0.0) for account_id in universe])
+    predictors: dict[str, np.ndarray] = {
+        MODEL_PREDICTOR: model,
+        "distinct engagers to date": history.distinct_engagers,
+        "reshares received to date": history.reshares_received,
+        "mentions received to date": history.mentions_received,
+        "PageRank alone (plain, power iteration)": ranks,
+    }
+    pagerank_column = warehouse.factor_column("network_influence", "pagerank", "pagerank_score", "network_influence_factor")
+    if pagerank_column:
+        factor = warehouse.account_factor(pagerank_column, PREDICTION_DATE)
+        predictors[f"PageRank alone (model factor `{pagerank_column}`)"] = np.array([factor.get(a, 0.0) for a in universe])
+
+    populations = {
+        "all accounts seen by 07-03": np.ones(len(universe), dtype=bool),
+        "accounts engaged with by 07-03": history.engagements_received > 0,
+    }
+    results = []
+    intervals: dict[tuple[str, str], tuple[float, float]] = {}
+    for outcome_label, outcome_field in OUTCOMES.items():
+        outcome = getattr(future, outcome_field)
+        for population_label, members in populations.items():
+            rows = [
+                MetricRow(name, spearman(values[members], outcome[members]), ndcg_at_k(values[members], outcome[members], NDCG_K))
+                for name, values in predictors.items()
+            ]
+            result = OutcomeResult(outcome_label, population_label, int(members.sum()), rows)
+            results.append(result)
+            if population_label.startswith("all"):
+                for metric, function in (("spearman", spearman), ("ndcg", lambda p, r: ndcg_at_k(p, r, NDCG_K))):
+                    best = result.best_baseline(metric)
+                    intervals[(outcome_label, metric)] = paired_bootstrap_difference(
+                        function, model, predictors[best.predictor], outcome, resamples=BOOTSTRAP_RESAMPLES if metric == "ndcg" else 50
+                    )
+    return PredictiveValidity(results, len(universe), int((model > 0).sum()), iterations, pagerank_column, intervals)
+
+
+@dataclasses.dataclass
+class AntiGamingResult:
+    target_id: str
+    target_clean_engagers: int
+    engagements_of_target: int
+    ring_events: int
+    genuine_events: int
+    genuine_engager_ids: tuple[str, ...]
+    scores: dict[str, list[float]]  # scenario → target score per WEEK day (nan if unscored)
+    ranks: dict[str, list[float]]
+    ring_member_scores: np.ndarray  # last day
+    genuine_engager_scores_clean: np.ndarray  # last day, clean run
+
+    def uplift(self, scenario: str) -> float:
+        return self.scores[scenario][-1] - self.scores["clean"][-1]
+
+    def max_uplift(self, scenario: str) -> float:
+        return max(s - c for s, c in zip(self.scores[scenario], self.scores["clean"], strict=True))
+
+
+def select_target(raw_dir: Path, warehouse: Warehouse) -> tuple[str, int]:
+    """A real, modestly active account: engaged with by 5–20 distinct accounts over the week and
+    active itself, with headroom; the one whose clean score is the median of such accounts."""
+    con = duckdb.connect()
+    events = raw_events_sql(raw_dir)
+    week = account_signals(con, events, WEEK[0], WEEK[-1] + datetime.timedelta(days=1))
+    actors = {str(a) for a in con.sql(f"select distinct actor from ({clean_events_sql(events)})").fetchnumpy()["actor"]}
+    con.close()
+    last_day = {pid: score for pid, score in zip(*_scores_of(warehouse, WEEK[-1]), strict=True)}
+    candidates = []
+    for account_id, engagers in zip(week.account_ids, week.distinct_engagers, strict=True):
+        score = last_day.get(person_id(account_id))
+        if 5 <= engagers <= 20 and account_id in actors and score is not None and score <= 60:
+            candidates.append((score, int(account_id) if account_id.isdigit() else account_id, account_id, int(engagers)))
+    if not candidates:
+        raise InfluenceError("anti-gaming: no account with 5–20 distinct engagers and a score <= 60 in the clean run")
+    candidates.sort()
+    _, _, target, engagers = candidates[len(candidates) // 2]
+    return target, engagers
+
+
+def select_genuine_engagers(raw_dir: Path, target_id: str, count: int = RING_SIZE) -> tuple[str, ...]:
+    """``count`` real accounts with genuine activity: acted on >= 3 days of the week, drew
+    engagement from others, not indiscriminate (<= 100 actions), and not already engaging the
+    target. Drawn with a fixed seed, so the experiment is reproducible and not cherry-picked."""
+    con = duckdb.connect()
+    events = clean_events_sql(raw_events_sql(raw_dir))
+    rows = con.sql(
+        f"""
+        with acted as (
+            select actor as account_id, count(distinct occurred_at::date) as active_days, count(*) as actions
+            from ({events}) group by actor
+        ), received as (select distinct target as account_id from ({events}))
+        select acted.account_id from acted join received using (account_id)
+        where active_days >= 3 and actions <= 100 and acted.account_id <> '{target_id}'
+          and acted.account_id not in (select actor from ({events}) where target = '{target_id}')
+        order by acted.account_id
+        """
+    ).fetchall()
+    con.close()
+    pool = [str(row[0]) for row in rows]
+    if len(pool) < count:
+        raise InfluenceError(f"anti-gaming: only {len(pool)} accounts qualify as genuine engagers, need {count}")
+    rng = np.random.default_rng(SELECTION_SEED)
+    return tuple(sorted(pool[i] for i in rng.choice(len(pool), size=count, replace=False)))
+
+
+def _scores_of(warehouse: Warehouse, day: datetime.date) -> tuple[list[str], list[float]]:
+    scores = warehouse.person_scores(day)
+    return [str(p) for p in scores["person_id"]], [float(s) for s in scores["score"]]
+
+
+def target_trajectory(warehouse: Warehouse, account_id: str) -> tuple[list[float], list[float]]:
+    rows = dict(
+        (day, (score, rank))
+        for day, score, rank in warehouse.con.execute(
+            "select score_date, score, rank from marts.fct_person_scores where person_id = ?", [person_id(account_id)]
+        ).fetchall()
+    )
+    scores = [float(rows[day][0]) if day in rows else math.nan for day in WEEK]
+    ranks = [float(rows[day][1]) if day in rows else math.nan for day in WEEK]
+    return scores, ranks
+
+
+def scores_of_accounts(warehouse: Warehouse, account_ids: Iterable[str], day: datetime.date) -> np.ndarray:
+    wanted = [person_id(a) for a in account_ids]
+    rows = warehouse.con.execute(
+        "select score from marts.fct_person_scores where score_date = ? and list_contains(?, person_id)", [day, wanted]
+    ).fetchall()
+    return np.asarray([row[0] for row in rows], dtype=float)
+
+
+@dataclasses.dataclass
+class StabilityResult:
+    table: list[tuple[str, int, float, float, float, float, float]]  # group, n, median, p90, p99, max, share > 1
+    changes: dict[str, np.ndarray]
+    new_persons: int
+
+
+def stability(clean: Paths, warehouse: Warehouse) -> StabilityResult:
+    """|score(D) - score(D-1)| for persons scored on both days, split by whether the person acted
+    or was engaged with on D (raw events, self-interaction excluded)."""
+    con = duckdb.connect()
+    scores = warehouse.con.sql("select score_date, person_id, score from marts.fct_person_scores").arrow()
+    con.register("scores", scores)
+    events = raw_events_sql(clean.raw)
+    rows = con.sql(
+        f"""
+        with active as (
+            select distinct occurred_at::date as day, '{NETWORK}:' || account as person_id
+            from (select occurred_at, actor_account_id as account from {events} where actor_account_id is distinct from target_account_id
+                  union all
+                  select occurred_at, target_account_id from {events} where actor_account_id is distinct from target_account_id)
+            where account is not null
+        ), paired as (
+            select today.score_date, today.person_id, abs(today.score - yesterday.score) as change
+            from scores today join scores yesterday
+              on yesterday.person_id = today.person_id and yesterday.score_date = today.score_date - 1
+        )
+        select paired.change, active.person_id is not null as had_activity
+        from paired left join active on active.day = paired.score_date and active.person_id = paired.person_id
+        """
+    ).fetchnumpy()
+    new_persons = con.sql(
+        """select count(*) from scores today where score_date > (select min(score_date) from scores)
+           and not exists (select 1 from scores y where y.person_id = today.person_id and y.score_date = today.score_date - 1)"""
+    ).fetchone()[0]
+    con.close()
+    change = np.asarray(rows["change"], dtype=float)
+    active = np.asarray(rows["had_activity"], dtype=bool)
+    groups = {"with new activity that day": change[active], "without new activity that day": change[~active]}
+    table = []
+    for label, values in groups.items():
+        if len(values) == 0:
+            table.append((label, 0, math.nan, math.nan, math.nan, math.nan, math.nan))
+            continue
+        median, p90, p99 = np.percentile(values, [50, 90, 99])
+        table.append((label, len(values), float(median), float(p90), float(p99), float(values.max()), float((values > 1.0).mean())))
+    return StabilityResult(table, groups, int(new_persons))
+
+
+PERCENTILES = (10, 25, 50, 75, 90, 95, 99, 99.9)
+
+
+@dataclasses.dataclass
+class DistributionResult:
+    day: datetime.date
+    scores: dict[str, np.ndarray]  # "combined (persons)" and one entry per network
+
+    def row(self, label: str) -> dict[str, float]:
+        values = self.scores[label]
+        summary = {f"p{p:g}": float(np.percentile(values, p)) for p in PERCENTILES}
+        summary.update(
+            n=len(values), max=float(values.max()), share_30=float((values >= 30).mean()),
+            share_50=float((values >= 50).mean()), share_90=float((values >= 90).mean()),
+        )  # fmt: skip
+        return summary
+
+
+def distribution(warehouse: Warehouse, day: datetime.date) -> DistributionResult:
+    scores = {"combined (persons)": np.asarray(warehouse.person_scores(day)["score"], dtype=float)}
+    for network, values in warehouse.network_score_values(day).items():
+        scores[f"network {network}"] = values
+    return DistributionResult(day, scores)
+
+
+@dataclasses.dataclass
+class TopPerson:
+    rank: int
+    person_id: str
+    score: float
+    tier: str
+    change: float | None
+    contributions: list[tuple[str, float]]
+    top_events: str
+
+
+def top_persons(warehouse: Warehouse, day: datetime.date, count: int = 20) -> list[TopPerson]:
+    """Top ``count`` persons with their change explained by fct_score_changes."""
+    scores = warehouse.person_scores(day)
+    changes_columns = warehouse.columns("fct_score_changes")
+    change_column = next((c for c in ("score_change", "change", "delta") if c in changes_columns), None)
+    contribution_columns = [
+        c for c, t in changes_columns.items()
+        if ("contribution" in c or c.startswith("contrib_")) and _is_numeric(t)
+    ]  # fmt: skip
+    event_columns = [c for c, t in changes_columns.items() if "event" in c and not _is_numeric(t)]
+    date_column = "score_date" if "score_date" in changes_columns else (_first_date_column(changes_columns, "fct_score_changes") if changes_columns else None)
+    people = []
+    for rank, pid, score, tier in list(zip(scores["rank"], scores["person_id"], scores["score"], scores["tier"], strict=True))[:count]:
+        change, contributions, events = None, [], ""
+        if changes_columns and date_column:
+            selected = [change_column] if change_column else []
+            selected += contribution_columns + event_columns
+            row = warehouse.con.execute(
+                f"select {', '.join(selected) or '1'} from marts.fct_score_changes where person_id = ? and {date_column} = ?", [str(pid), day]
+            ).fetchone()
+            if row is not None:
+                values = dict(zip(selected, row, strict=True))
+                change = float(values[change_column]) if change_column and values[change_column] is not None else None
+                contributions = sorted(
+                    ((c, float(values[c])) for c in contribution_columns if values[c] is not None), key=lambda item: -abs(item[1])
+                )[:3]
+                events = "; ".join(_describe(values[c]) for c in event_columns if values[c] is not None)
+        people.append(TopPerson(int(rank), str(pid), float(score), str(tier), change, contributions, events))
+    return people
+
+
+def _is_numeric(data_type: str) -> bool:
+    return data_type.upper() in {"DOUBLE", "FLOAT", "REAL", "DECIMAL", "INTEGER", "BIGINT", "HUGEINT", "SMALLINT"} or data_type.upper().startswith("DECIMAL")
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, list):
+        return "; ".join(_describe(item) for item in value[:3])
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    return str(value)
+
+
+# --------------------------------------------------------------------------------------------
+# Plots and the report
+# --------------------------------------------------------------------------------------------
+
+
+def _pyplot():  # noqa: ANN202 - matplotlib's module
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_predictive_validity(result: PredictiveValidity, path: Path) -> None:
+    plt = _pyplot()
+    headline = [r for r in result.results if r.population.startswith("all")]
+    figure, axes = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True)
+    for axis, metric, title in ((axes[0], "spearman", "Spearman"), (axes[1], "ndcg", f"NDCG@{NDCG_K}")):
+        names = [row.predictor for row in headline[0].rows]
+        height = 0.8 / len(headline)
+        for i, outcome in enumerate(headline):
+            values = [getattr(row, metric) for row in outcome.rows]
+            positions = np.arange(len(names)) + i * height
+            axis.barh(positions, values, height=height, label=outcome.outcome)
+        axis.set_yticks(np.arange(len(names)) + height * (len(headline) - 1) / 2, names)
+        axis.invert_yaxis()
+        axis.set_title(f"{title}: predictors as of {PREDICTION_DATE} vs outcome")
+        axis.grid(axis="x", alpha=0.3)
+    axes[1].legend(loc="lower right")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def plot_anti_gaming(result: AntiGamingResult, path: Path) -> None:
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(8, 4.5))
+    labels = [day.strftime("%m-%d") for day in WEEK]
+    for scenario, style in (("clean", "k-o"), ("ring", "r-s"), ("genuine", "g-^")):
+        axis.plot(labels, result.scores[scenario], style, label=f"{scenario} (day 7: {result.scores[scenario][-1]:.1f})")
+    axis.set_title(f"Target twitter:{result.target_id}: score by day, {result.engagements_of_target} injected engagements")
+    axis.set_ylabel("person score (1-100)")
+    axis.legend()
+    axis.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def plot_stability(result: StabilityResult, path: Path) -> None:
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(8, 4.5))
+    upper = max((float(v.max()) for v in result.changes.values() if len(v)), default=1.0)
+    bins = np.linspace(0, max(upper, 1.0), 60)
+    for label, values in result.changes.items():
+        if len(values):
+            axis.hist(values, bins=bins, alpha=0.55, label=f"{label} (n={len(values):,})", density=True)
+    axis.axvline(1.0, color="k", linestyle="--", linewidth=1, label="1 point")
+    axis.set_yscale("log")
+    axis.set_xlabel("|daily change| in points")
+    axis.set_ylabel("density (log)")
+    axis.set_title("Day-to-day |change| of person scores, Higgs 07-02..07")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def plot_distribution(result: DistributionResult, path: Path) -> None:
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(8, 4.5))
+    bins = np.linspace(1, 100, 100)
+    for label, values in result.scores.items():
+        axis.hist(values, bins=bins, histtype="step", linewidth=1.5, label=f"{label} (n={len(values):,})")
+    for threshold in (30, 50, 90):
+        axis.axvline(threshold, color="grey", linestyle=":", linewidth=1)
+    axis.set_yscale("log")
+    axis.set_xlabel("score")
+    axis.set_ylabel("persons / accounts (log)")
+    axis.set_title(f"Score distribution on {result.day}")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _f(value: float | None, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{value:.{digits}f}"
+
+
+def _percent(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{100 * value:.2f}%"
+
+
+@dataclasses.dataclass
+class Evaluation:
+    validity: PredictiveValidity
+    gaming: AntiGamingResult
+    stable: StabilityResult
+    spread: DistributionResult
+    top: list[TopPerson]
+    build_seconds: dict[str, dict[str, float]]
+    fingerprint: str
+    runtime_seconds: float
+
+
+def headline_comparison(validity: PredictiveValidity, outcome: str, metric: str) -> tuple[MetricRow, MetricRow, OutcomeResult]:
+    result = next(r for r in validity.results if r.outcome == outcome and r.population.startswith("all"))
+    return result.model(), result.best_baseline(metric), result
+
+
+def render_report(evaluation: Evaluation, plots: dict[str, Path], report_path: Path) -> str:
+    validity, gaming, stable, spread = evaluation.validity, evaluation.gaming, evaluation.stable, evaluation.spread
+    relative = lambda p: os.path.relpath(p, report_path.parent)  # noqa: E731
+    lines: list[str] = []
+    add = lines.append
+    add("# Evaluation of the influence model on the real Higgs week")
+    add("")
+    add(f"Generated by `make evaluate` (`python -m influence.evaluate`) on "
+        f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, model_version `{MODEL_VERSION}`, build fingerprint "
+        f"`{evaluation.fingerprint}` (dbt project + extractors + sample), total runtime {evaluation.runtime_seconds:.0f} s.")  # fmt: skip
+    add("")
+    add("## Headline figures")
+    add("")
+    for outcome in OUTCOMES:
+        for metric, label in (("spearman", "Spearman"), ("ndcg", f"NDCG@{NDCG_K}")):
+            model, best, _ = headline_comparison(validity, outcome, metric)
+            model_value, best_value = getattr(model, metric), getattr(best, metric)
+            low, high = validity.intervals.get((outcome, metric), (math.nan, math.nan))
+            verdict = "beats" if model_value > best_value else "does NOT beat"
+            add(f"- **{label}, outcome {outcome}:** model {_f(model_value)} vs best single baseline "
+                f"{_f(best_value)} ({best.predictor}): the model {verdict} it by {_f(model_value - best_value)} "
+                f"(paired bootstrap 95% CI of the difference {_f(low)} to {_f(high)}).")  # fmt: skip
+    ring, genuine = gaming.uplift("ring"), gaming.uplift("genuine")
+    add(f"- **Anti-gaming (property 4):** ring of {RING_SIZE} fake accounts raises the target by "
+        f"**{ring:+.2f}** points (limit {MAX_RING_UPLIFT:.0f}: {'PASS' if ring <= MAX_RING_UPLIFT else 'FAIL'}); the same "
+        f"{gaming.engagements_of_target} engagements from {RING_SIZE} genuine accounts raise it by **{genuine:+.2f}** "
+        f"points ({'larger: PASS' if genuine > ring else 'not larger: FAIL'}).")  # fmt: skip
+    combined = spread.row("combined (persons)")
+    add(f"- **Scale on {spread.day}:** median score {combined['p50']:.2f}, share ≥ 30 {_percent(combined['share_30'])}, "
+        f"share ≥ 50 {_percent(combined['share_50'])}, share ≥ 90 {_percent(combined['share_90'])} of "
+        f"{combined['n']:,} scored persons.")  # fmt: skip
+    inactive = next(row for row in stable.table if row[0].startswith("without"))
+    add(f"- **Stability:** persons without new activity moved by a median {_f(inactive[2], 3)} points a day, "
+        f"max {_f(inactive[5], 2)}; {_percent(inactive[6])} moved more than 1 point.")
+    add("")
+
+    add("## Setup")
+    add("")
+    add(f"The Higgs sample (SNAP, Twitter, {WEEK[0]}..{WEEK[-1]}) is extracted with `extractors.higgs` into a scratch "
+        f"directory (`data/evaluation/<scenario>/`, never the published data) and built with "
+        f"`dbt build --vars '{{run_date: D}}' --exclude test_type:unit` for each day in order, exactly as the daily "
+        f"run would (unit tests are data-independent and run in `make test`). Three builds: `clean`, `ring`, `genuine`.")  # fmt: skip
+    add("")
+    add("| scenario | dbt build seconds per day |")
+    add("|---|---|")
+    for scenario, seconds in evaluation.build_seconds.items():
+        add(f"| {scenario} | {', '.join(f'{s:.0f}' for s in seconds.values()) or 'cached'} |")
+    add("")
+
+    add("## 1. Predictive validity")
+    add("")
+    add(f"Predictors are taken as of {PREDICTION_DATE} (the model's twitter network score that day, and single raw counts "
+        f"over {WEEK[0]}..{PREDICTION_DATE}); the outcome is what each account receives on {OUTCOME_DAYS[0]}..{OUTCOME_DAYS[-1]}, "
+        f"counted from the raw events (distinct engagers, and reshares). Engagement = reshare, reply, mention; "
+        f"self-interactions and duplicated event ids removed. Universe: the {validity.universe:,} accounts seen (acting or "
+        f"engaged with) by {PREDICTION_DATE}; {validity.scored_by_model:,} of them have a model score that day (an unscored "
+        f"account ranks below every scored one). Spearman uses average ranks for ties; NDCG@{NDCG_K} uses linear gains "
+        f"(the outcome count) and tie-aware DCG (tied predictions share their mean gain), so a count baseline is not "
+        f"helped or hurt by an arbitrary tie-break. Plain PageRank: damping 0.85 on the engagement graph (edge actor → "
+        f"target weighted by engagements), converged in {validity.pagerank_iterations} iterations (L1 < 1e-10).")  # fmt: skip
+    if validity.model_pagerank_column is None:
+        add("")
+        add("The model's factor table exposes no PageRank column, so only the plain PageRank baseline is shown.")
+    add("")
+    for result in validity.results:
+        add(f"**Outcome: {result.outcome}; population: {result.population} (n = {result.accounts:,})**")
+        add("")
+        add(f"| predictor | Spearman | NDCG@{NDCG_K} |")
+        add("|---|---|---|")
+        best_spearman = max(r.spearman for r in result.rows if not math.isnan(r.spearman))
+        best_ndcg = max(r.ndcg for r in result.rows if not math.isnan(r.ndcg))
+        for row in result.rows:
+            s = f"**{_f(row.spearman)}**" if row.spearman == best_spearman else _f(row.spearman)
+            n = f"**{_f(row.ndcg)}**" if row.ndcg == best_ndcg else _f(row.ndcg)
+            add(f"| {row.predictor} | {s} | {n} |")
+        add("")
+    add(f"![predictive validity]({relative(plots['validity'])})")
+    add("")
+
+    add("## 2. Anti-gaming experiment (property 4)")
+    add("")
+    add(f"Target: `twitter:{gaming.target_id}`, a real account engaged with by {gaming.target_clean_engagers} distinct "
+        f"accounts during the week, chosen as the median-scored account among those with 5–20 distinct engagers, own "
+        f"activity and a clean score ≤ 60 (room to rise). Injected as extra Parquet files "
+        f"(`part-inject-<scenario>.parquet`) in the raw partitions of every day {WEEK[0]}..{WEEK[-1]}, then rebuilt "
+        f"from scratch:")  # fmt: skip
+    add("")
+    add(f"- **ring**: {RING_SIZE} new accounts (ids {RING_ID_START}..{RING_ID_START + RING_SIZE - 1}); every day each "
+        f"reshares and mentions the target once and every other ring member once ({gaming.ring_events:,} events, of which "
+        f"{gaming.engagements_of_target} engage the target).")  # fmt: skip
+    add(f"- **genuine**: {RING_SIZE} real accounts drawn with seed {SELECTION_SEED} among accounts that acted on ≥ 3 days, "
+        f"drew engagement from others, made ≤ 100 actions and never engaged the target; every day each reshares and "
+        f"mentions the target once ({gaming.genuine_events:,} events, the same {gaming.engagements_of_target} "
+        f"engagements of the target, same timestamps).")  # fmt: skip
+    add("")
+    add("| day | clean score | ring score | genuine score | ring uplift | genuine uplift | clean rank | ring rank | genuine rank |")
+    add("|---|---|---|---|---|---|---|---|---|")
+    for i, day in enumerate(WEEK):
+        c, r, g = gaming.scores["clean"][i], gaming.scores["ring"][i], gaming.scores["genuine"][i]
+        add(f"| {day} | {_f(c, 2)} | {_f(r, 2)} | {_f(g, 2)} | {_f(r - c, 2)} | {_f(g - c, 2)} | "
+            f"{_f(gaming.ranks['clean'][i], 0)} | {_f(gaming.ranks['ring'][i], 0)} | {_f(gaming.ranks['genuine'][i], 0)} |")  # fmt: skip
+    add("")
+    add(f"Uplift on {WEEK[-1]}: ring **{ring:+.2f}**, genuine **{genuine:+.2f}** points; largest daily uplift over the "
+        f"week: ring {gaming.max_uplift('ring'):+.2f}, genuine {gaming.max_uplift('genuine'):+.2f}.")  # fmt: skip
+    members = gaming.ring_member_scores
+    if len(members):
+        add(f"The {len(members)} fake ring accounts themselves score median {np.median(members):.2f}, max "
+            f"{members.max():.2f} on {WEEK[-1]}. The genuine engagers' own clean scores: median "
+            f"{np.median(gaming.genuine_engager_scores_clean):.2f}.")  # fmt: skip
+    add("")
+    add(f"![anti-gaming]({relative(plots['gaming'])})")
+    add("")
+
+    add("## 3. Stability")
+    add("")
+    add(f"|score(D) − score(D−1)| for every person scored on both days, {WEEK[1]}..{WEEK[-1]}, split by whether the person "
+        f"acted or was engaged with on D (raw events). {stable.new_persons:,} person-days are a first appearance and are not "
+        f"counted.")  # fmt: skip
+    add("")
+    add("| group | person-days | median | p90 | p99 | max | share > 1 point |")
+    add("|---|---|---|---|---|---|---|")
+    for label, n, median, p90, p99, largest, share in stable.table:
+        add(f"| {label} | {n:,} | {_f(median)} | {_f(p90)} | {_f(p99)} | {_f(largest)} | {_percent(share)} |")
+    add("")
+    add(f"![stability]({relative(plots['stability'])})")
+    add("")
+
+    add("## 4. Score distribution")
+    add("")
+    add(f"On {spread.day}, the last day of the clean build (per network: fct_network_scores; combined: fct_person_scores).")
+    add("")
+    header = " | ".join(f"p{p:g}" for p in PERCENTILES)
+    add(f"| scores | n | {header} | max | ≥ 30 | ≥ 50 | ≥ 90 |")
+    add("|---|" + "---|" * (len(PERCENTILES) + 5))
+    for label in spread.scores:
+        row = spread.row(label)
+        cells = " | ".join(f"{row[f'p{p:g}']:.2f}" for p in PERCENTILES)
+        add(f"| {label} | {row['n']:,} | {cells} | {row['max']:.2f} | {_percent(row['share_30'])} | "
+            f"{_percent(row['share_50'])} | {_percent(row['share_90'])} |")  # fmt: skip
+    add("")
+    add(f"![score distribution]({relative(plots['distribution'])})")
+    add("")
+
+    add(f"## 5. Top {len(evaluation.top)} on {spread.day}, with explanations")
+    add("")
+    add("Change and largest factor contributions from `fct_score_changes` (the contributions sum to the change).")
+    add("")
+    add("| rank | person | score | tier | change | largest contributions | top events |")
+    add("|---|---|---|---|---|---|---|")
+    for person in evaluation.top:
+        contributions = ", ".join(f"{name} {value:+.2f}" for name, value in person.contributions) or "n/a"
+        events = person.top_events.replace("|", "/") or "n/a"
+        add(f"| {person.rank} | `{person.person_id}` | {person.score:.2f} | {person.tier} | {_f(person.change, 2)} | "
+            f"{contributions} | {events} |")  # fmt: skip
+    add("")
+    add("## Reproduce")
+    add("")
+    add("`make evaluate` (or `.venv/bin/python -m influence.evaluate [--fresh]`). The clean build is cached under its "
+        "fingerprint in `data/evaluation/clean/`; `--fresh` rebuilds everything.")  # fmt: skip
+    add("")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# Entry point
+# --------------------------------------------------------------------------------------------
+
+
+def run(fresh: bool = False, report_path: Path = REPORT_PATH, plots_dir: Path = PLOTS_DIR) -> Evaluation:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    started = time.monotonic()
+    root = evaluation_root()
+    samples = paths().samples
+    fingerprint = build_fingerprint(samples)
+    clean = scenario_paths(root, "clean", samples)
+    seconds: dict[str, dict[str, float]] = {}
+
+    columns = (TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        if fresh or not cached_build_is_current(clean, fingerprint):
+            for directory in (clean.raw, clean.quarantine, clean.warehouse.parent):
+                if directory.exists():
+                    shutil.rmtree(directory)
+            task = progress.add_task("extract Higgs week (clean)", total=len(WEEK))
+            extract_week(clean, lambda day: progress.advance(task))
+            task = progress.add_task("dbt build clean, day by day", total=len(WEEK))
+            build_week(clean, fingerprint, lambda day: progress.advance(task))
+        else:
+            console.print(f"clean build is current (fingerprint {fingerprint}): reusing {clean.warehouse}")
+        seconds["clean"] = build_seconds(clean)
+
+        clean_warehouse = Warehouse(clean.warehouse)
+        target_id, target_engagers = select_target(clean.raw, clean_warehouse)
+        plans = {"ring": ring_plan(target_id), "genuine": genuine_plan(target_id, select_genuine_engagers(clean.raw, target_id))}
+        injected: dict[str, int] = {}
+        jobs: dict[str, tuple[Paths, str]] = {}
+        for scenario, plan in plans.items():
+            scenario_dir = scenario_paths(root, scenario, samples)
+            scenario_fingerprint = hashlib.sha256(f"{fingerprint}:{plan.fingerprint()}:{INJECTION_FORMAT}".encode()).hexdigest()[:16]
+            injected[scenario] = sum(injected_events(plan, day).num_rows for day in WEEK)
+            if fresh or not cached_build_is_current(scenario_dir, scenario_fingerprint):
+                jobs[scenario] = (scenario_dir, scenario_fingerprint)
+            else:
+                console.print(f"{scenario} build is current (fingerprint {scenario_fingerprint}): reusing it")
+
+        def rebuild(scenario: str) -> None:
+            scenario_dir, scenario_fingerprint = jobs[scenario]
+            prepare_scenario_raw(clean, scenario_dir, plans[scenario])
+            task = progress.add_task(f"dbt build {scenario} (injected)", total=len(WEEK))
+            build_week(scenario_dir, scenario_fingerprint, lambda day: progress.advance(task))
+
+        # The two injected builds are independent: one per core.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            for future in [pool.submit(rebuild, scenario) for scenario in jobs]:
+                future.result()
+
+        task = progress.add_task("analyse and write the report", total=5)
+        warehouses = {"clean": clean_warehouse}
+        for scenario in plans:
+            scenario_dir = scenario_paths(root, scenario, samples)
+            seconds[scenario] = build_seconds(scenario_dir)
+            warehouses[scenario] = Warehouse(scenario_dir.warehouse)
+        validity = predictive_validity(clean, clean_warehouse)
+        progress.advance(task)
+        trajectories = {scenario: target_trajectory(warehouse, target_id) for scenario, warehouse in warehouses.items()}
+        gaming = AntiGamingResult(
+            target_id=target_id,
+            target_clean_engagers=target_engagers,
+            engagements_of_target=2 * RING_SIZE * len(WEEK),
+            ring_events=injected["ring"],
+            genuine_events=injected["genuine"],
+            genuine_engager_ids=plans["genuine"].engager_ids,
+            scores={scenario: trajectory[0] for scenario, trajectory in trajectories.items()},
+            ranks={scenario: trajectory[1] for scenario, trajectory in trajectories.items()},
+            ring_member_scores=scores_of_accounts(warehouses["ring"], plans["ring"].engager_ids, WEEK[-1]),
+            genuine_engager_scores_clean=scores_of_accounts(clean_warehouse, plans["genuine"].engager_ids, WEEK[-1]),
+        )
+        progress.advance(task)
+        stable = stability(clean, clean_warehouse)
+        progress.advance(task)
+        spread = distribution(clean_warehouse, WEEK[-1])
+        top = top_persons(clean_warehouse, WEEK[-1])
+        progress.advance(task)
+        for warehouse in warehouses.values():
+            warehouse.close()
+
+        plots_dir.mkdir(parents=True, exist_ok=True)
+        plots = {
+            "validity": plots_dir / "predictive_validity.png",
+            "gaming": plots_dir / "anti_gaming.png",
+            "stability": plots_dir / "stability.png",
+            "distribution": plots_dir / "score_distribution.png",
+        }
+        plot_predictive_validity(validity, plots["validity"])
+        plot_anti_gaming(gaming, plots["gaming"])
+        plot_stability(stable, plots["stability"])
+        plot_distribution(spread, plots["distribution"])
+        evaluation = Evaluation(validity, gaming, stable, spread, top, seconds, fingerprint, time.monotonic() - started)
+        report_path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = report_path.with_name(f".{report_path.name}.tmp")
+        temporary.write_text(render_report(evaluation, plots, report_path))
+        os.replace(temporary, report_path)
+        progress.advance(task)
+    return evaluation
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m influence.evaluate", description=__doc__.splitlines()[0])
+    parser.add_argument("--fresh", action="store_true", help="rebuild every scenario even if a cached build is current")
+    parser.add_argument("--report", type=Path, default=REPORT_PATH, help=f"report path (default {REPORT_PATH.relative_to(PROJECT_ROOT)})")
+    arguments = parser.parse_args(argv)
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    try:
+        evaluation = run(fresh=arguments.fresh, report_path=arguments.report.resolve(), plots_dir=arguments.report.resolve().parent / "evaluation")
+    except InfluenceError as error:
+        print(f"evaluate: {error}", file=sys.stderr)
+        return 1
+    print(f"wrote {arguments.report} in {evaluation.runtime_seconds:.0f} s")
+    for outcome in OUTCOMES:
+        for metric in ("spearman", "ndcg"):
+            model, best, _ = headline_comparison(evaluation.validity, outcome, metric)
+            print(f"  {outcome:<28} {metric:<8} model {getattr(model, metric):.3f}  best baseline {getattr(best, metric):.3f} ({best.predictor})")
+    print(f"  ring uplift {evaluation.gaming.uplift('ring'):+.2f}  genuine uplift {evaluation.gaming.uplift('genuine'):+.2f}")
+    combined = evaluation.spread.row("combined (persons)")
+    print(f"  median score {combined['p50']:.2f}  share >= 50 {100 * combined['share_50']:.2f}%")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

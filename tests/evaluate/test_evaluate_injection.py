@@ -1,0 +1,92 @@
+"""The anti-gaming injection writes exactly the rows the experiment describes, where dbt reads them."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from extractors.schema import ACCOUNTS, EVENTS
+from influence.errors import InfluenceError
+from influence.evaluate import (
+    RING_ID_START,
+    genuine_plan,
+    injected_accounts,
+    injected_events,
+    ring_plan,
+    write_injection,
+)
+
+DAY = datetime.date(2012, 7, 2)
+
+
+def test_ring_day_is_every_member_resharing_and_mentioning_the_target_and_each_other() -> None:
+    plan = ring_plan("1234", size=4)
+    events = injected_events(plan, DAY).to_pylist()
+    # 4 members x (target + 3 others) x (reshare + mention)
+    assert len(events) == 4 * 4 * 2
+    members = {str(RING_ID_START + i) for i in range(4)}
+    assert {row["actor_account_id"] for row in events} == members
+    assert {row["target_account_id"] for row in events} == members | {"1234"}
+    at_target = [row for row in events if row["target_account_id"] == "1234"]
+    assert sorted((row["actor_account_id"], row["event_type"]) for row in at_target) == sorted(
+        (member, kind) for member in members for kind in ("reshare", "mention")
+    )
+    assert all(row["actor_account_id"] != row["target_account_id"] for row in events)
+    assert len({row["event_id"] for row in events}) == len(events)
+    assert all(row["occurred_at"].date() == DAY for row in events)
+
+
+def test_genuine_day_engages_only_the_target_with_the_same_count_as_the_ring() -> None:
+    ring = injected_events(ring_plan("1234", size=3), DAY).to_pylist()
+    genuine = injected_events(genuine_plan("1234", ["11", "12", "13"]), DAY).to_pylist()
+    assert {row["target_account_id"] for row in genuine} == {"1234"}
+    assert len(genuine) == len([row for row in ring if row["target_account_id"] == "1234"]) == 6
+    assert [row["event_id"] for row in genuine][:2] == [
+        f"inject-genuine:rt:11:1234:{int(datetime.datetime(2012, 7, 2, 12, tzinfo=datetime.UTC).timestamp())}",
+        f"inject-genuine:mt:11:1234:{int(datetime.datetime(2012, 7, 2, 12, 0, 1, tzinfo=datetime.UTC).timestamp())}",
+    ]
+
+
+def test_only_new_ring_accounts_get_accounts_rows() -> None:
+    assert injected_accounts(ring_plan("1", size=2), DAY).column("account_id").to_pylist() == [
+        str(RING_ID_START),
+        str(RING_ID_START + 1),
+    ]
+    assert injected_accounts(genuine_plan("1", ["5"]), DAY).num_rows == 0
+
+
+def _extracted_partition(raw: Path, entity: str, day: datetime.date, schema: pa.Schema) -> Path:
+    partition = raw / "twitter" / entity / f"dt={day.isoformat()}"
+    partition.mkdir(parents=True)
+    pq.write_table(schema.empty_table(), partition / "part-0.parquet")
+    return partition
+
+
+def test_write_injection_adds_a_part_file_beside_the_extracted_one(tmp_path: Path) -> None:
+    days = [DAY, DAY + datetime.timedelta(days=1)]
+    for day in days:
+        for entity, schema in (("events", EVENTS), ("accounts", ACCOUNTS)):
+            _extracted_partition(tmp_path, entity, day, schema)
+    written = write_injection(tmp_path, ring_plan("99", size=3), days)
+    assert written == 2 * 3 * 3 * 2
+    for day in days:
+        events = pq.read_table(tmp_path / "twitter" / "events" / f"dt={day}" / "part-inject-ring.parquet")
+        assert events.schema.equals(EVENTS)
+        assert events.num_rows == 18
+        accounts = pq.read_table(tmp_path / "twitter" / "accounts" / f"dt={day}" / "part-inject-ring.parquet")
+        assert accounts.column("snapshot_day").to_pylist() == [day] * 3
+    # untouched extracted file, no temp file left behind
+    assert pq.read_table(tmp_path / "twitter" / "events" / f"dt={DAY}" / "part-0.parquet").num_rows == 0
+    assert sorted(p.name for p in (tmp_path / "twitter" / "events" / f"dt={DAY}").iterdir()) == [
+        "part-0.parquet",
+        "part-inject-ring.parquet",
+    ]
+
+
+def test_write_injection_refuses_a_day_that_was_not_extracted(tmp_path: Path) -> None:
+    with pytest.raises(InfluenceError, match="no extracted part-0.parquet"):
+        write_injection(tmp_path, ring_plan("99", size=2), [DAY])
