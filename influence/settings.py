@@ -53,7 +53,8 @@ def paths() -> Paths:
     """Read the paths now (not at import), so an env var set by a test takes effect."""
     data = _path("INFLUENCE_DATA_DIR", PROJECT_ROOT / "data")
     return Paths(
-        samples=_path("INFLUENCE_SAMPLES_DIR", data / "samples"),
+        # The committed sample stays put when INFLUENCE_DATA_DIR moves the generated data elsewhere.
+        samples=_path("INFLUENCE_SAMPLES_DIR", PROJECT_ROOT / "data" / "samples"),
         raw=_path("INFLUENCE_RAW_DIR", data / "raw"),
         quarantine=_path("INFLUENCE_QUARANTINE_DIR", data / "quarantine"),
         warehouse=_path("INFLUENCE_WAREHOUSE", data / "warehouse" / "influence.duckdb"),
