@@ -1,0 +1,126 @@
+"""The DAG under the real Airflow scheduler, not only in-process.
+
+Starts `airflow standalone` (API server, scheduler, DAG processor, triggerer) bound to loopback with
+the project's DAG folder, asks the scheduler for the 2012-07-04 run the Airflow way (a backfill,
+so the run's data interval is [07-04, 07-05)), waits for it and reads the published marts.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from influence.settings import DAGS_DIR
+
+pytestmark = pytest.mark.slow
+
+BIN = Path(sys.executable).parent
+DAY = "2012-07-04"
+STARTUP_TIMEOUT_S = 180
+RUN_TIMEOUT_S = 420
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _airflow(env: dict[str, str], *args: str, timeout: float = 120) -> str:
+    done = subprocess.run(
+        [str(BIN / "airflow"), *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+    assert done.returncode == 0, f"airflow {' '.join(args)} failed:\n{done.stderr[-3000:]}"
+    return done.stdout
+
+
+@pytest.fixture
+def airflow_env(tmp_path: Path) -> dict[str, str]:
+    api_port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_", "AIRFLOW__"))}
+    env.update(
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        AIRFLOW_HOME=str(tmp_path / "airflow"),
+        AIRFLOW__CORE__DAGS_FOLDER=str(DAGS_DIR),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__API__HOST="127.0.0.1",
+        AIRFLOW__API__PORT=str(api_port),
+        AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://127.0.0.1:{api_port}/execution/",
+        AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(_free_port()),
+        AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=str(_free_port()),
+        INFLUENCE_DATA_DIR=str(tmp_path / "data"),
+        GX_ANALYTICS_ENABLED="false",
+    )
+    return env
+
+
+@pytest.fixture
+def standalone(airflow_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, str]]:
+    _airflow(airflow_env, "db", "migrate", timeout=300)
+    _airflow(airflow_env, "pools", "set", "influence_warehouse", "1", "DuckDB has one writer")
+    log_path = tmp_path / "standalone.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [str(BIN / "airflow"), "standalone"],
+            env=airflow_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while "Airflow is ready" not in log_path.read_text(errors="replace"):
+            assert proc.poll() is None, f"airflow standalone exited:\n{log_path.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, "airflow standalone did not become ready"
+            time.sleep(1)
+        yield airflow_env
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        shutil.copy(log_path, tmp_path / "standalone.kept.log")
+
+
+def _run_state(env: dict[str, str]) -> str:
+    out = _airflow(env, "dags", "state", "influence_daily", f"{DAY}T00:00:00+00:00")
+    return out.strip().splitlines()[-1].strip() if out.strip() else ""
+
+
+def test_scheduler_runs_one_day_and_publishes(standalone: dict[str, str], tmp_path: Path) -> None:
+    env = standalone
+    _airflow(env, "dags", "reserialize")
+    _airflow(env, "dags", "unpause", "influence_daily")
+    _airflow(env, "backfill", "create", "--dag-id", "influence_daily",
+             "--from-date", DAY, "--to-date", DAY)
+
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    state = ""
+    while state not in {"success", "failed"}:
+        assert time.monotonic() < deadline, f"run for {DAY} still '{state}' after {RUN_TIMEOUT_S}s"
+        time.sleep(3)
+        state = _run_state(env)
+    assert state == "success", f"influence_daily for {DAY} ended {state}; logs in {tmp_path}"
+
+    published = tmp_path / "data" / "published" / "influence.duckdb"
+    with duckdb.connect(str(published), read_only=True) as con:
+        days, persons, low, high = con.execute(
+            "select count(distinct score_date), count(*), min(score), max(score) "
+            "from fct_person_scores"
+        ).fetchone()
+        twitter_accounts = con.execute(
+            "select count(*) from fct_network_scores where network = 'twitter' "
+            "and score_date = ?", [DAY]
+        ).fetchone()[0]
+    assert days == 1
+    assert persons > 10_000, "the real 4 July Higgs day scores tens of thousands of accounts"
+    assert 1.0 <= low <= high <= 100.0
+    assert twitter_accounts > 10_000
