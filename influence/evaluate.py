@@ -372,28 +372,44 @@ def injected_accounts(plan: InjectionPlan, day: datetime.date, network: str = NE
 
 
 def write_injection(raw_dir: Path, plan: InjectionPlan, days: Iterable[datetime.date], network: str = NETWORK) -> int:
-    """Add the plan's rows to each day's partitions as an extra Parquet file
-    (``part-inject-<scenario>.parquet``) beside the extractor's ``part-0.parquet``; the dbt
-    sources read every ``*.parquet`` of a partition. Returns the number of events written."""
+    """Append the plan's rows to each day's extracted partition of a scenario's *copy* of the raw
+    data. The rows go into ``part-0.parquet`` itself (rewritten atomically) rather than a file
+    beside it: the dbt sources read exactly ``dt=*/part-0.parquet``, and the model's row
+    accounting reconciles with that file. The partition's ``_manifest.json`` is updated to match,
+    naming the injection as a source. Returns the number of events written."""
     written = 0
     for day in days:
         events = injected_events(plan, day, network)
-        _write_extra_part(raw_dir / network / "events" / f"dt={day.isoformat()}", plan.scenario, events)
+        _append_to_partition(raw_dir / network / "events" / f"dt={day.isoformat()}", plan.scenario, events)
         written += events.num_rows
         if plan.new_accounts:
-            _write_extra_part(
+            _append_to_partition(
                 raw_dir / network / "accounts" / f"dt={day.isoformat()}", plan.scenario, injected_accounts(plan, day, network)
             )
     return written
 
 
-def _write_extra_part(partition: Path, scenario: str, table: pa.Table) -> None:
-    if not (partition / "part-0.parquet").exists():
-        raise InfluenceError(f"{partition}: no extracted part-0.parquet to inject beside (extract the day first)")
-    final = partition / f"part-inject-{scenario}.parquet"
-    temporary = partition / f".part-inject-{scenario}.parquet.tmp"
-    pq.write_table(table, temporary, compression="zstd")
-    os.replace(temporary, final)
+def _append_to_partition(partition: Path, scenario: str, injected: pa.Table) -> None:
+    part = partition / "part-0.parquet"
+    if not part.exists():
+        raise InfluenceError(f"{partition}: no extracted part-0.parquet to inject into (extract the day first)")
+    extracted = pq.read_table(part)
+    if not extracted.schema.equals(injected.schema):
+        raise InfluenceError(f"{part}: schema differs from extractors.schema, cannot append the injected rows")
+    temporary = partition / f".part-0.parquet.inject-{scenario}.tmp"
+    pq.write_table(pa.concat_tables([extracted, injected]), temporary, compression="zstd")
+    os.replace(temporary, part)
+    manifest_path = partition / "_manifest.json"
+    if manifest_path.exists():
+        manifest = json.loads(manifest_path.read_text())
+        source = f"evaluation-injection-{scenario}"
+        manifest["rows_read"] += injected.num_rows
+        manifest["rows_written"] += injected.num_rows
+        manifest["source_files"] = [*manifest.get("source_files", []), source]
+        manifest.setdefault("source_sha256", {})[source] = hashlib.sha256(
+            json.dumps(injected.to_pylist(), default=str).encode()
+        ).hexdigest()
+        manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 
 # --------------------------------------------------------------------------------------------
@@ -1143,9 +1159,9 @@ def render_report(evaluation: Evaluation, plots: dict[str, Path], report_path: P
     add("")
     add(f"Target: `twitter:{gaming.target_id}`, a real account engaged with by {gaming.target_clean_engagers} distinct "
         f"accounts during the week, chosen as the median-scored account among those with 5–20 distinct engagers, own "
-        f"activity and a clean score ≤ 60 (room to rise). Injected as extra Parquet files "
-        f"(`part-inject-<scenario>.parquet`) in the raw partitions of every day {WEEK[0]}..{WEEK[-1]}, then rebuilt "
-        f"from scratch:")  # fmt: skip
+        f"activity and a clean score ≤ 60 (room to rise). The injected rows are appended to a copy of the extracted raw "
+        f"partition of every day {WEEK[0]}..{WEEK[-1]} (`part-0.parquet`, the file the dbt sources read; its manifest "
+        f"updated to name the injection), then every scenario is rebuilt from scratch:")  # fmt: skip
     add("")
     add(f"- **ring**: {RING_SIZE} new accounts (ids {RING_ID_START}..{RING_ID_START + RING_SIZE - 1}); every day each "
         f"reshares and mentions the target once and every other ring member once ({gaming.ring_events:,} events, of which "

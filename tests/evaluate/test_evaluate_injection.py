@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 from pathlib import Path
 
 import pyarrow as pa
@@ -59,32 +60,35 @@ def test_only_new_ring_accounts_get_accounts_rows() -> None:
     assert injected_accounts(genuine_plan("1", ["5"]), DAY).num_rows == 0
 
 
-def _extracted_partition(raw: Path, entity: str, day: datetime.date, schema: pa.Schema) -> Path:
+def _extracted_partition(raw: Path, entity: str, day: datetime.date, table: pa.Table) -> Path:
     partition = raw / "twitter" / entity / f"dt={day.isoformat()}"
     partition.mkdir(parents=True)
-    pq.write_table(schema.empty_table(), partition / "part-0.parquet")
+    pq.write_table(table, partition / "part-0.parquet")
+    manifest = {"rows_read": table.num_rows, "rows_written": table.num_rows, "source_files": ["higgs-activity_time.txt.gz"], "source_sha256": {}}
+    (partition / "_manifest.json").write_text(json.dumps(manifest))
     return partition
 
 
-def test_write_injection_adds_a_part_file_beside_the_extracted_one(tmp_path: Path) -> None:
+def test_write_injection_appends_to_the_part_file_dbt_reads_and_keeps_the_manifest_in_step(tmp_path: Path) -> None:
     days = [DAY, DAY + datetime.timedelta(days=1)]
+    real_event = injected_events(genuine_plan("7", ["8"]), DAY).slice(0, 1)  # stands in for one extracted row
     for day in days:
-        for entity, schema in (("events", EVENTS), ("accounts", ACCOUNTS)):
-            _extracted_partition(tmp_path, entity, day, schema)
+        _extracted_partition(tmp_path, "events", day, real_event)
+        _extracted_partition(tmp_path, "accounts", day, ACCOUNTS.empty_table())
     written = write_injection(tmp_path, ring_plan("99", size=3), days)
     assert written == 2 * 3 * 3 * 2
     for day in days:
-        events = pq.read_table(tmp_path / "twitter" / "events" / f"dt={day}" / "part-inject-ring.parquet")
+        partition = tmp_path / "twitter" / "events" / f"dt={day}"
+        events = pq.read_table(partition / "part-0.parquet")
         assert events.schema.equals(EVENTS)
-        assert events.num_rows == 18
-        accounts = pq.read_table(tmp_path / "twitter" / "accounts" / f"dt={day}" / "part-inject-ring.parquet")
+        assert events.num_rows == 1 + 18
+        assert events.slice(0, 1).to_pylist() == real_event.to_pylist()  # extracted row kept, first
+        manifest = json.loads((partition / "_manifest.json").read_text())
+        assert (manifest["rows_read"], manifest["rows_written"]) == (19, 19)
+        assert manifest["source_files"] == ["higgs-activity_time.txt.gz", "evaluation-injection-ring"]
+        accounts = pq.read_table(tmp_path / "twitter" / "accounts" / f"dt={day}" / "part-0.parquet")
         assert accounts.column("snapshot_day").to_pylist() == [day] * 3
-    # untouched extracted file, no temp file left behind
-    assert pq.read_table(tmp_path / "twitter" / "events" / f"dt={DAY}" / "part-0.parquet").num_rows == 0
-    assert sorted(p.name for p in (tmp_path / "twitter" / "events" / f"dt={DAY}").iterdir()) == [
-        "part-0.parquet",
-        "part-inject-ring.parquet",
-    ]
+        assert sorted(p.name for p in partition.iterdir()) == ["_manifest.json", "part-0.parquet"]  # no temp left
 
 
 def test_write_injection_refuses_a_day_that_was_not_extracted(tmp_path: Path) -> None:
