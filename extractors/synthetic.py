@@ -703,9 +703,11 @@ def extract_day(
     scale: str | None = None,
     seed: int | None = None,
     malformed_share: float = 0.0,
+    cache_dir: Path | None = None,
 ) -> list[PartitionManifest]:
     """Generate and write one day of every synthetic network (events, accounts, identity links).
-    ``samples_dir`` is accepted for the common extractor signature; nothing is read from it."""
+    ``samples_dir`` and ``cache_dir`` are accepted for the common extractor signature; nothing is
+    read from or cached in them (generating is cheaper than caching)."""
     if not 0.0 <= malformed_share < 0.5:
         raise ValueError(f"malformed_share must be in [0, 0.5), got {malformed_share}")
     resolved = resolve_scale(scale)
