@@ -1,0 +1,660 @@
+"""Great Expectations validation of the raw partitions and of the final marts.
+
+The suites are committed JSON in ``expectations/`` (see its README): one per source and entity
+for the raw partitions (``raw_<source>_<entity>.json``), one for the partition manifests of the
+day (``raw_manifests.json``) and one per validated mart (``marts_<mart>.json``). Each expectation
+declares GX's own ``severity``: ``critical`` is reported as ``"error"`` (blocks publishing),
+``warning`` as ``"warning"`` (publishes, recorded).
+
+GX has no DuckDB data source and the raw data is Parquet, so every check runs on a pandas
+DataFrame: an ephemeral GX context with an in-memory store, one pandas data source, one
+whole-dataframe batch per validated table. Day-dependent bounds (the partition's day, the
+trailing-day volume baseline, the previous day's person count) are GX suite parameters filled in
+at run time; comparisons that need more than one table (rank versus score, PSI against the
+previous day, manifest accounting) are computed here as helper columns and validated by GX like
+any other column, so they show up in the Data Docs with the rest.
+
+Great Expectations takes ~6 s to import: it is imported inside the functions that use it, so
+importing this module (as the DAG file does) stays cheap. pandas, pyarrow and duckdb likewise.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import re
+import shutil
+import statistics
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from influence.errors import InfluenceError
+from influence.settings import EXPECTATIONS_DIR, Paths
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from great_expectations.core.expectation_validation_result import (
+        ExpectationSuiteValidationResult,
+        ExpectationValidationResult,
+    )
+    from great_expectations.data_context import AbstractDataContext
+
+RAW_ENTITIES: tuple[str, ...] = ("events", "accounts", "identity_links")
+PARQUET_FILE = "part-0.parquet"
+MANIFEST_FILE = "_manifest.json"
+DATA_DOCS_DIRNAME = "gx_data_docs"
+
+# GX severities used in the suites → the severities of the quality contract.
+SEVERITY_OF_GX = {"critical": "error", "warning": "warning"}
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    suite: str  # e.g. "raw_twitter_events", "marts_person_scores"
+    check: str  # expectation type plus column, human readable
+    severity: str  # "error" blocks publishing, "warning" publishes and is recorded
+    success: bool
+    observed: str  # one line: what was seen
+
+
+@dataclass
+class QualityReport:
+    stage: str  # "raw" or "marts"
+    day: datetime.date
+    results: list[CheckResult]
+    data_docs: Path | None  # index.html of the GX Data Docs built for this run
+    seconds: float = 0.0  # wall time of the validation, GX import excluded
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def blocking_failures(self) -> list[CheckResult]:
+        return [r for r in self.results if not r.success and r.severity == "error"]
+
+    @property
+    def warnings(self) -> list[CheckResult]:
+        return [r for r in self.results if not r.success and r.severity == "warning"]
+
+    def summary(self) -> str:
+        """One line for logs and the run audit."""
+        return (
+            f"{self.stage} {self.day}: {len(self.results)} checks, "
+            f"{len(self.blocking_failures)} blocking, {len(self.warnings)} warnings"
+        )
+
+
+# --------------------------------------------------------------------------- suites
+
+
+@dataclass(frozen=True)
+class SuiteSpec:
+    """A suite file as committed: GX suite JSON whose expectations all declare a severity."""
+
+    name: str
+    path: Path
+    meta: dict[str, Any]
+    notes: str | None
+    expectations: list[dict[str, Any]]
+
+    def without_requirement(self, requirement: str) -> SuiteSpec:
+        """The suite minus the expectations that need a baseline this run does not have."""
+        kept = [e for e in self.expectations if e.get("meta", {}).get("requires") != requirement]
+        return SuiteSpec(self.name, self.path, self.meta, self.notes, kept)
+
+    def requiring(self, requirement: str) -> list[dict[str, Any]]:
+        return [e for e in self.expectations if e.get("meta", {}).get("requires") == requirement]
+
+
+def load_suite(name: str, expectations_dir: Path = EXPECTATIONS_DIR) -> SuiteSpec:
+    """Read ``expectations/<name>.json``. A suite that is missing, unparseable or has an
+    expectation without an explicit severity is a project defect: one-line InfluenceError."""
+    path = expectations_dir / f"{name}.json"
+    try:
+        document = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise InfluenceError(f"{path}: suite file missing") from None
+    except json.JSONDecodeError as error:
+        raise InfluenceError(f"{path}: not valid JSON ({error})") from None
+    if document.get("name") != name:
+        raise InfluenceError(f"{path}: suite name {document.get('name')!r} differs from the file name")
+    expectations = document.get("expectations")
+    if not isinstance(expectations, list) or not expectations:
+        raise InfluenceError(f"{path}: no expectations")
+    for position, expectation in enumerate(expectations):
+        severity = expectation.get("severity")
+        if severity not in SEVERITY_OF_GX:
+            raise InfluenceError(
+                f"{path}: expectation {position} ({expectation.get('type')}) must declare severity "
+                f"'critical' or 'warning', has {severity!r}"
+            )
+    return SuiteSpec(name, path, document.get("meta") or {}, document.get("notes"), expectations)
+
+
+def source_of_network(network: str) -> str | None:
+    """Which extractor (and so which raw suites) a network comes from (docs/architecture.md)."""
+    if network == "twitter":
+        return "higgs"
+    if network.startswith("se_"):
+        return "stackexchange"
+    if network.startswith("syn_"):
+        return "synthetic"
+    return None
+
+
+# --------------------------------------------------------------------------- GX plumbing
+
+
+class _Validator:
+    """One ephemeral GX context per validate_* call: in-memory stores, a Data Docs site in the
+    run folder, a pandas data source with one asset per validated table."""
+
+    def __init__(self, docs_dir: Path) -> None:
+        os.environ["GX_ANALYTICS_ENABLED"] = "false"
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import (
+            DataContextConfig,
+            InMemoryStoreBackendDefaults,
+            ProgressBarsConfig,
+        )
+
+        self._gx = gx
+        self.docs_dir = docs_dir
+        config = DataContextConfig(
+            store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+            data_docs_sites={
+                "run": {
+                    "class_name": "SiteBuilder",
+                    "show_how_to_buttons": False,
+                    "store_backend": {
+                        "class_name": "TupleFilesystemStoreBackend",
+                        "base_directory": str(docs_dir),
+                    },
+                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                }
+            },
+            progress_bars=ProgressBarsConfig(globally=False),
+            analytics_enabled=False,
+        )
+        self.context: AbstractDataContext = gx.get_context(mode="ephemeral", project_config=config)
+        self._source = self.context.data_sources.add_pandas(name="influence")
+
+    def run(
+        self,
+        run_name: str,
+        spec: SuiteSpec,
+        frame: pd.DataFrame,
+        parameters: dict[str, Any],
+    ) -> ExpectationSuiteValidationResult:
+        """Validate ``frame`` against ``spec`` stored as suite ``run_name`` (e.g. the Higgs events
+        suite runs as ``raw_twitter_events``); the result goes to the store for the Data Docs."""
+        gx = self._gx
+        suite = gx.ExpectationSuite(
+            name=run_name,
+            expectations=[dict(e) for e in spec.expectations],
+            meta={**spec.meta, "suite_file": spec.path.name},
+            notes=spec.notes,
+        )
+        suite = self.context.suites.add(suite)
+        asset = self._source.add_dataframe_asset(name=run_name)
+        batch_definition = asset.add_batch_definition_whole_dataframe(name="whole_table")
+        definition = self.context.validation_definitions.add(
+            gx.ValidationDefinition(name=run_name, data=batch_definition, suite=suite)
+        )
+        return definition.run(
+            batch_parameters={"dataframe": frame},
+            expectation_parameters=parameters,
+            result_format={"result_format": "SUMMARY", "partial_unexpected_count": 3},
+        )
+
+    def build_docs(self) -> Path:
+        self.context.build_data_docs(site_names=["run"])
+        return self.docs_dir / "index.html"
+
+
+def _check_name(expectation: dict[str, Any] | Any) -> str:
+    """``expect_x(column)`` from a suite dict or a GX ExpectationConfiguration."""
+    if isinstance(expectation, dict):
+        kind, kwargs = expectation["type"], expectation.get("kwargs", {})
+    else:
+        kind, kwargs = expectation.type, expectation.kwargs
+    if "column" in kwargs:
+        target = str(kwargs["column"])
+    elif "column_A" in kwargs:
+        target = f"{kwargs['column_A']}, {kwargs['column_B']}"
+    elif "column_list" in kwargs:
+        target = ", ".join(kwargs["column_list"])
+    else:
+        target = ""
+    return f"{kind}({target})"
+
+
+def _one_line(value: Any, limit: int = 160) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _observed(result: ExpectationValidationResult) -> str:
+    """What GX saw, as one line."""
+    info = result.exception_info or {}
+    if info.get("raised_exception"):
+        return _one_line(f"check raised: {info.get('exception_message')}")
+    detail = result.result or {}
+    if "observed_value" in detail:
+        return _one_line(f"observed {detail['observed_value']}")
+    if "unexpected_count" in detail:
+        count = detail.get("unexpected_count") or 0
+        total = detail.get("element_count") or 0
+        percent = detail.get("unexpected_percent") or 0.0
+        text = f"{count} of {total} rows unexpected ({percent:.3g}%)"
+        examples = detail.get("partial_unexpected_list") or []
+        if count and examples:
+            text += f", e.g. {examples[:3]}"
+        return _one_line(text)
+    return _one_line(detail or "no details")
+
+
+def _collect(
+    suite_name: str,
+    validation: ExpectationSuiteValidationResult,
+    context_by_requirement: dict[str, str],
+) -> list[CheckResult]:
+    results = []
+    for result in validation.results:
+        configuration = result.expectation_config
+        severity = SEVERITY_OF_GX[str(getattr(configuration.severity, "value", configuration.severity))]
+        observed = _observed(result)
+        requirement = (configuration.meta or {}).get("requires")
+        if requirement in context_by_requirement:
+            observed = _one_line(f"{observed}; {context_by_requirement[requirement]}")
+        results.append(
+            CheckResult(suite_name, _check_name(configuration), severity, bool(result.success), observed)
+        )
+    return results
+
+
+def _not_compared(suite_name: str, spec: SuiteSpec, requirement: str, reason: str) -> list[CheckResult]:
+    """Baseline checks that cannot run (first day, no trailing partitions) are reported as passed
+    with the reason, so the report says what was not compared instead of omitting it."""
+    return [
+        CheckResult(
+            suite_name,
+            _check_name(expectation),
+            SEVERITY_OF_GX[expectation["severity"]],
+            True,
+            f"not compared: {reason}",
+        )
+        for expectation in spec.requiring(requirement)
+    ]
+
+
+def _docs_dir(paths: Paths, day: datetime.date, stage: str) -> Path:
+    """``<runs>/gx_data_docs/<day>/<stage>/``, emptied first so a re-run shows only its own results."""
+    directory = paths.runs / DATA_DOCS_DIRNAME / day.isoformat() / stage
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    return directory
+
+
+def _day_bounds(day: datetime.date) -> dict[str, Any]:
+    import pandas as pd
+
+    start = pd.Timestamp(day.isoformat(), tz="UTC")
+    return {
+        "day_start_utc": start,
+        "day_end_utc": start + pd.Timedelta(days=1),
+        "partition_day": pd.Timestamp(day.isoformat()),
+    }
+
+
+# --------------------------------------------------------------------------- raw
+
+
+def _partition(raw_dir: Path, network: str, entity: str, day: datetime.date) -> Path:
+    return raw_dir / network / entity / f"dt={day.isoformat()}"
+
+
+def _networks(raw_dir: Path) -> list[str]:
+    if not raw_dir.is_dir():
+        return []
+    return sorted(p.name for p in raw_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _read_parquet_frame(path: Path) -> pd.DataFrame:
+    """Parquet → pandas keeping the Arrow types visible to GX's type checks: nullable int64
+    stays Int64 (not float64), dates become datetime64 (not opaque Python objects), strings the
+    pandas str dtype, UTC timestamps tz-aware."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    return table.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get, date_as_object=False)
+
+
+def _rows_in_partition(directory: Path) -> int | None:
+    """Rows of a past partition: the manifest's rows_written, else the Parquet footer."""
+    import pyarrow.parquet as pq
+
+    manifest = directory / MANIFEST_FILE
+    try:
+        return int(json.loads(manifest.read_text())["rows_written"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    try:
+        return pq.ParquetFile(directory / PARQUET_FILE).metadata.num_rows
+    except (OSError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class _VolumeBaseline:
+    days: int
+    median: float
+    max_ratio: float
+
+    def parameters(self) -> dict[str, Any]:
+        # A zero median (a quiet site) has no meaningful ratio: only the lower bound 0 applies.
+        upper = self.median * self.max_ratio if self.median > 0 else None
+        return {"volume_min": self.median / self.max_ratio, "volume_max": upper}
+
+    def describe(self) -> str:
+        bounds = self.parameters()
+        upper = "unbounded" if bounds["volume_max"] is None else f"{bounds['volume_max']:g}"
+        return (
+            f"trailing median {self.median:g} rows over {self.days} day(s), "
+            f"flagged outside {bounds['volume_min']:g}–{upper}"
+        )
+
+
+def _volume_baseline(
+    raw_dir: Path, network: str, entity: str, day: datetime.date, trailing_days: int, max_ratio: float
+) -> _VolumeBaseline | None:
+    counts = []
+    for back in range(1, trailing_days + 1):
+        directory = _partition(raw_dir, network, entity, day - datetime.timedelta(days=back))
+        if directory.is_dir():
+            rows = _rows_in_partition(directory)
+            if rows is not None:
+                counts.append(rows)
+    if not counts:
+        return None
+    return _VolumeBaseline(len(counts), float(statistics.median(counts)), max_ratio)
+
+
+def _checksums_well_formed(value: Any) -> bool:
+    if isinstance(value, str):
+        return bool(_SHA256.match(value))
+    if isinstance(value, dict):
+        return bool(value) and all(isinstance(v, str) and _SHA256.match(v) for v in value.values())
+    if isinstance(value, list):
+        return bool(value) and all(isinstance(v, str) and _SHA256.match(v) for v in value)
+    return False
+
+
+def _manifest_row(raw_dir: Path, network: str, entity: str, day: datetime.date) -> tuple[dict[str, Any], str | None]:
+    """One row of the manifest frame and, when the manifest cannot be used, why (one line)."""
+    import pyarrow.parquet as pq
+
+    directory = _partition(raw_dir, network, entity, day)
+    row: dict[str, Any] = {
+        "network": network,
+        "entity": entity,
+        "network_extracted_today": True,
+        "partition_present": (directory / PARQUET_FILE).is_file(),
+        "manifest_readable": False,
+        "rows_read": None,
+        "rows_written": None,
+        "rows_rejected": None,
+        "rows_skipped": None,
+        "rows_accounted": None,
+        "rejected_by_reason_total": None,
+        "parquet_rows": None,
+        "source_checksums_well_formed": None,
+    }
+    if row["partition_present"]:
+        try:
+            row["parquet_rows"] = pq.ParquetFile(directory / PARQUET_FILE).metadata.num_rows
+        except (OSError, ValueError) as error:
+            row["partition_present"] = False
+            return row, f"{directory / PARQUET_FILE}: unreadable Parquet ({_one_line(error, 100)})"
+    manifest_path = directory / MANIFEST_FILE
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        row["rows_read"] = int(manifest["rows_read"])
+        row["rows_written"] = int(manifest["rows_written"])
+        row["rows_rejected"] = int(manifest.get("rows_rejected", 0))
+        row["rows_skipped"] = int(manifest.get("rows_skipped", 0))
+        row["rejected_by_reason_total"] = int(sum((manifest.get("rejected_by_reason") or {}).values()))
+        row["source_checksums_well_formed"] = _checksums_well_formed(manifest.get("source_sha256"))
+    except FileNotFoundError:
+        return row, f"{manifest_path}: missing"
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        return row, f"{manifest_path}: unusable manifest ({_one_line(error, 100)})"
+    row["rows_accounted"] = row["rows_written"] + row["rows_rejected"] + row["rows_skipped"]
+    row["manifest_readable"] = True
+    return row, None
+
+
+def _stale_network_row(network: str) -> dict[str, Any]:
+    """A network seen in the trailing days but not today: only network_extracted_today is set,
+    every other check ignores the row (GX skips nulls)."""
+    return {"network": network, "entity": None, "network_extracted_today": False}
+
+
+def validate_raw(day: datetime.date, paths: Paths) -> QualityReport:
+    """Validate every raw partition of ``day`` (all networks, all entities) and the manifests."""
+    import pandas as pd
+
+    manifest_spec = load_suite("raw_manifests")
+    lookback_days = int(manifest_spec.meta.get("stale_network_lookback_days", 7))
+    validator = _Validator(_docs_dir(paths, day, "raw"))
+    started = time.perf_counter()
+    bounds = _day_bounds(day)
+    results: list[CheckResult] = []
+    notes: list[str] = []
+    manifest_rows: list[dict[str, Any]] = []
+
+    for network in _networks(paths.raw):
+        present = [e for e in RAW_ENTITIES if _partition(paths.raw, network, e, day).is_dir()]
+        if not present:
+            recent = any(
+                _partition(paths.raw, network, entity, day - datetime.timedelta(days=back)).is_dir()
+                for entity in RAW_ENTITIES
+                for back in range(1, lookback_days + 1)
+            )
+            if recent:
+                manifest_rows.append(_stale_network_row(network))
+            continue
+        source = source_of_network(network)
+        for entity in RAW_ENTITIES:
+            row, manifest_problem = _manifest_row(paths.raw, network, entity, day)
+            manifest_rows.append(row)
+            suite_name = f"raw_{network}_{entity}"
+            if manifest_problem:
+                notes.append(manifest_problem)
+            if not row["partition_present"]:
+                # Reported by raw_manifests (partition_present); nothing to validate here.
+                continue
+            if source is None:
+                results.append(
+                    CheckResult(suite_name, "suite for network", "error", False,
+                                f"no raw suite for network {network!r} (known: twitter, se_*, syn_*)")
+                )
+                continue
+            results.extend(_validate_partition(validator, paths.raw, source, network, entity, day, bounds))
+
+    manifest_frame = pd.DataFrame(manifest_rows, columns=list(_manifest_columns()))
+    validation = validator.run(manifest_spec.name, manifest_spec, manifest_frame, {})
+    manifest_results = _collect(manifest_spec.name, validation, {})
+    # Name the unusable files next to the failed completeness checks.
+    manifest_results = [_with_notes(r, notes) for r in manifest_results]
+    results.extend(manifest_results)
+    docs = validator.build_docs()
+    return QualityReport("raw", day, results, docs, time.perf_counter() - started, notes)
+
+
+def _with_notes(result: CheckResult, notes: list[str]) -> CheckResult:
+    if result.success or not notes or not any(c in result.check for c in ("partition_present", "manifest_readable")):
+        return result
+    return replace(result, observed=_one_line(f"{result.observed}; {'; '.join(notes)}", 400))
+
+
+def _manifest_columns() -> tuple[str, ...]:
+    return (
+        "network", "entity", "network_extracted_today", "partition_present", "manifest_readable",
+        "rows_read", "rows_written", "rows_rejected", "rows_skipped", "rows_accounted",
+        "rejected_by_reason_total", "parquet_rows", "source_checksums_well_formed",
+    )
+
+
+def _validate_partition(
+    validator: _Validator,
+    raw_dir: Path,
+    source: str,
+    network: str,
+    entity: str,
+    day: datetime.date,
+    bounds: dict[str, Any],
+) -> list[CheckResult]:
+    suite_name = f"raw_{network}_{entity}"
+    spec = load_suite(f"raw_{source}_{entity}")
+    path = _partition(raw_dir, network, entity, day) / PARQUET_FILE
+    try:
+        frame = _read_parquet_frame(path)
+    except (OSError, ValueError) as error:
+        return [CheckResult(suite_name, "read partition", "error", False,
+                            _one_line(f"{path}: unreadable Parquet ({error})", 300))]
+    parameters: dict[str, Any] = {**bounds, "partition_network": [network]}
+    context: dict[str, str] = {}
+    skipped: list[CheckResult] = []
+    if spec.requiring("trailing_days"):
+        settings = spec.meta.get("volume_baseline", {})
+        trailing_days = int(settings.get("trailing_days", 7))
+        baseline = _volume_baseline(
+            raw_dir, network, entity, day, trailing_days, float(settings.get("max_ratio", 10))
+        )
+        if baseline is None:
+            skipped = _not_compared(suite_name, spec, "trailing_days",
+                                    f"no partition in the {trailing_days} days before {day}")
+            spec = spec.without_requirement("trailing_days")
+        else:
+            parameters.update(baseline.parameters())
+            context["trailing_days"] = baseline.describe()
+    validation = validator.run(suite_name, spec, frame, parameters)
+    return _collect(suite_name, validation, context) + skipped
+
+
+# --------------------------------------------------------------------------- marts
+
+
+def _population_stability_index(current: pd.Series, previous: pd.Series, bins: int) -> float:
+    """PSI of today's scores against the previous day's, over the previous day's quantile bins
+    (deciles by default). Empty bins get a floor share so the log stays finite."""
+    import numpy as np
+
+    edges = np.unique(np.quantile(previous.to_numpy(dtype=float), np.linspace(0, 1, bins + 1)[1:-1]))
+    edges = np.concatenate([[-np.inf], edges, [np.inf]])
+    floor = 1e-4
+    current_share = np.histogram(current.to_numpy(dtype=float), bins=edges)[0] / max(len(current), 1)
+    previous_share = np.histogram(previous.to_numpy(dtype=float), bins=edges)[0] / max(len(previous), 1)
+    current_share = np.clip(current_share, floor, None)
+    previous_share = np.clip(previous_share, floor, None)
+    return float(np.sum((current_share - previous_share) * np.log(current_share / previous_share)))
+
+
+def person_scores_helpers(
+    today: pd.DataFrame, previous: pd.DataFrame, settings: dict[str, Any]
+) -> tuple[pd.DataFrame, dict[str, Any], str | None]:
+    """Helper columns for marts_person_scores and the previous-day parameters.
+
+    Returns (frame with helper columns, suite parameters, why previous-day checks cannot run or
+    None). Rank consistency: walking the day in rank order (ties by score descending) the score
+    never increases; persons sharing a rank share a score; ranks have no gaps.
+    """
+    frame = today.sort_values(["rank", "score"], ascending=[True, False], kind="stable").reset_index(drop=True)
+    previous_score = frame["score"].shift()
+    frame["rank_order_consistent"] = previous_score.isna() | (frame["score"] <= previous_score)
+    frame["rank_tie_same_score"] = frame.groupby("rank", dropna=False)["score"].transform("nunique") <= 1
+    frame["rank_without_gap"] = frame["rank"] <= frame["rank"].nunique()
+    parameters: dict[str, Any] = {}
+    if previous.empty:
+        return frame, parameters, "no scores for the previous day"
+    yesterday = previous.drop_duplicates("person_id").set_index("person_id")["score"]
+    frame["score_change_abs"] = (frame["score"] - frame["person_id"].map(yesterday)).abs()
+    bins = int(settings.get("psi_bins", 10))
+    frame["psi_vs_previous_day"] = _population_stability_index(frame["score"], previous["score"], bins)
+    change = float(settings.get("persons_max_change", 0.5))
+    parameters["persons_min"] = len(previous) * (1 - change)
+    parameters["persons_max"] = len(previous) * (1 + change)
+    return frame, parameters, None
+
+
+_HELPERS = {"fct_person_scores": person_scores_helpers}
+
+
+def validate_marts(day: datetime.date, paths: Paths) -> QualityReport:
+    """Validate the marts of ``day`` in the working warehouse (opened read-only) against the
+    previous day's rows."""
+    import duckdb
+
+    specs = [load_suite(p.stem) for p in sorted(EXPECTATIONS_DIR.glob("marts_*.json"))]
+    validator = _Validator(_docs_dir(paths, day, "marts"))
+    started = time.perf_counter()
+    results: list[CheckResult] = []
+    if not paths.warehouse.is_file():
+        results.append(CheckResult("marts", "open warehouse", "error", False, f"{paths.warehouse}: missing"))
+        return QualityReport("marts", day, results, validator.build_docs(), time.perf_counter() - started)
+    try:
+        connection = duckdb.connect(str(paths.warehouse), read_only=True)
+    except duckdb.Error as error:
+        results.append(CheckResult("marts", "open warehouse", "error", False,
+                                   _one_line(f"{paths.warehouse}: cannot open read-only ({error})", 300)))
+        return QualityReport("marts", day, results, validator.build_docs(), time.perf_counter() - started)
+    try:
+        for spec in specs:
+            results.extend(_validate_mart(validator, connection, spec, day))
+    finally:
+        connection.close()
+    docs = validator.build_docs()
+    return QualityReport("marts", day, results, docs, time.perf_counter() - started)
+
+
+def _validate_mart(validator: _Validator, connection: Any, spec: SuiteSpec, day: datetime.date) -> list[CheckResult]:
+    import duckdb
+
+    table = spec.meta["table"]
+    day_column = spec.meta["day_column"]
+    query = f'select * from marts."{table}" where "{day_column}" = ?'
+    try:
+        today = connection.execute(query, [day]).df()
+        previous = connection.execute(query, [day - datetime.timedelta(days=1)]).df()
+    except duckdb.Error as error:
+        return [CheckResult(spec.name, f"read marts.{table}", "error", False, _one_line(str(error), 300))]
+    helpers = _HELPERS.get(table)
+    parameters = _day_bounds(day)
+    skipped: list[CheckResult] = []
+    if helpers is not None:
+        today, extra, missing_baseline = helpers(today, previous, spec.meta.get("previous_day", {}))
+        parameters.update(extra)
+        if missing_baseline:
+            skipped = _not_compared(spec.name, spec, "previous_day", missing_baseline)
+            spec = spec.without_requirement("previous_day")
+    context = {"previous_day": f"previous day {len(previous)} persons"} if not previous.empty else {}
+    validation = validator.run(spec.name, spec, today, parameters)
+    return _collect(spec.name, validation, context) + skipped
+
+
+def describe(report: QualityReport) -> str:
+    """Multi-line text of a report (CLI and logs): failures first, then a count of passes."""
+    lines = [report.summary()]
+    for result in report.blocking_failures + report.warnings:
+        lines.append(f"  {result.severity.upper():7} {result.suite}: {result.check} — {result.observed}")
+    if report.data_docs:
+        lines.append(f"  data docs: {report.data_docs}")
+    return "\n".join(lines)
+
