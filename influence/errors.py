@@ -15,3 +15,11 @@ class DbtBuildError(InfluenceError):
 
 class WarehouseBusyError(InfluenceError):
     """Another run holds the warehouse lock."""
+
+
+class PublishError(InfluenceError):
+    """The published database or its Parquet mirror could not be replaced."""
+
+
+class NothingPublishedError(InfluenceError):
+    """A consumer command found no published database (or not the asked-for day)."""

@@ -1,0 +1,437 @@
+"""`influence` console script: run the daily DAG locally, and read the published scores.
+
+    influence run --start 2012-07-01 --end 2012-07-07 [--source higgs --source stackexchange]
+    influence top [--date D] [--network N] [-n 20]
+    influence show PERSON_ID [--date D]
+    influence status [-n 10]
+
+`run` executes the real Airflow DAG in this process with `dag.test()` (no scheduler, no server);
+Airflow's metadata lives in SQLite under `$AIRFLOW_HOME` (default `<project>/.airflow`), created on
+first use. The other commands only read the published DuckDB file, opened read-only.
+Every path follows the INFLUENCE_* environment variables (see docs/architecture.md), e.g.
+`INFLUENCE_DATA_DIR=/tmp/elsewhere influence run ...` runs against another data directory.
+Errors print one line and exit 1; bad arguments exit 2; nothing prints a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from influence.errors import InfluenceError, NothingPublishedError
+from influence.settings import DAGS_DIR, PROJECT_ROOT, Paths, paths as current_paths
+
+DAG_ID = "influence_daily"
+STAGE_COLUMNS = ("extract", "validate_raw", "dbt_build", "validate_marts", "publish")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    arguments = parser.parse_args(argv)  # exits 2 with a usage line on bad arguments
+    try:
+        if arguments.command == "run":
+            if arguments.end < arguments.start:
+                parser.error(f"--end {arguments.end} is before --start {arguments.start}")
+            from influence.pipeline import parse_sources
+
+            try:
+                sources = parse_sources(arguments.source)
+            except InfluenceError as error:
+                parser.error(str(error))
+            return run_days(arguments.start, arguments.end, sources)
+        if arguments.command == "top":
+            return show_top(arguments.date, arguments.network, arguments.n)
+        if arguments.command == "show":
+            return show_person(arguments.person_id, arguments.date)
+        if arguments.command == "status":
+            return show_status(arguments.n)
+    except InfluenceError as error:
+        print(f"influence: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("influence: interrupted", file=sys.stderr)
+        return 130
+    parser.print_help()
+    return 2
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return int(text)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="influence",
+        description="Daily social influence scores: run the pipeline, read the published marts.",
+        epilog="Paths follow INFLUENCE_DATA_DIR / INFLUENCE_*_DIR; Airflow metadata follows AIRFLOW_HOME.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    run = commands.add_parser("run", help="run the influence_daily DAG in-process for each day of a range")
+    run.add_argument("--start", type=_date, required=True, help="first day (YYYY-MM-DD, UTC)")
+    run.add_argument("--end", type=_date, required=True, help="last day, inclusive")
+    run.add_argument("--source", action="append", metavar="SOURCE",
+                     help="source to extract (repeatable): higgs, stackexchange, synthetic; default higgs and stackexchange")
+    top = commands.add_parser("top", help="the highest scores of a day")
+    top.add_argument("--date", type=_date, help="day (default: the latest published)")
+    top.add_argument("--network", help="rank within one network (e.g. twitter, se_quantumcomputing)")
+    top.add_argument("-n", type=_positive, default=20, help="how many (default 20)")
+    show = commands.add_parser("show", help="one person's score, rank, factors and per-network scores")
+    show.add_argument("person_id", help="person id, e.g. twitter:88 or stackexchange:12345")
+    show.add_argument("--date", type=_date, help="day (default: the latest published)")
+    status = commands.add_parser("status", help="the last runs from run_audit, and why any failed")
+    status.add_argument("-n", type=_positive, default=10, help="how many runs (default 10)")
+    return parser
+
+
+# ------------------------------------------------------------------------------------------- run
+
+
+def prepare_airflow() -> None:
+    """Point Airflow at the project's DAG folder and a local SQLite metadata DB (created if missing),
+    before anything imports airflow (it reads its configuration at import)."""
+    airflow_home = Path(os.environ.setdefault("AIRFLOW_HOME", str(PROJECT_ROOT / ".airflow")))
+    os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(DAGS_DIR))
+    os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    airflow_home.mkdir(parents=True, exist_ok=True)
+    uses_default_sqlite = "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" not in os.environ
+    if uses_default_sqlite and not (airflow_home / "airflow.db").exists():
+        completed = subprocess.run(
+            [str(Path(sys.executable).parent / "airflow"), "db", "migrate"],
+            capture_output=True, text=True, check=False,
+        )
+        if completed.returncode != 0:
+            last = (completed.stderr or completed.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise InfluenceError(f"airflow db migrate in {airflow_home} failed: {last[0]}")
+
+
+def _load_dag() -> Any:
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAGS_DIR / "influence_daily.py"))
+    if bag.import_errors:
+        file, error = next(iter(bag.import_errors.items()))
+        raise InfluenceError(f"{file}: DAG does not import: {error.strip().splitlines()[-1]}")
+    return bag.get_dag(DAG_ID)
+
+
+def _ensure_pool() -> None:
+    from airflow.models.pool import Pool
+
+    Pool.create_or_update_pool(
+        name="influence_warehouse", slots=1,
+        description="One writer at a time on the DuckDB working warehouse", include_deferred=False,
+    )
+
+
+@contextlib.contextmanager
+def _output_to(log_file: Path) -> Iterator[TextIO]:
+    """Send everything written to fds 1 and 2 (Airflow, dbt, GX logs) to a log file; yield a stream
+    on the real terminal for the progress display."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved_out, saved_err = os.dup(1), os.dup(2)
+    terminal = os.fdopen(os.dup(saved_out), "w", buffering=1)
+    with open(log_file, "ab") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield terminal
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved_out, 1)
+            os.dup2(saved_err, 2)
+            os.close(saved_out)
+            os.close(saved_err)
+            terminal.close()
+
+
+class _DayProgress:
+    """Stage states of one day's run, fed by pipeline stage observers."""
+
+    SYMBOLS = {"running": "[yellow]…[/]", "waiting": "[magenta]⏸[/]", "success": "[green]✓[/]", "failed": "[red]✗[/]"}
+
+    def __init__(self, day: dt.date) -> None:
+        self.day = day
+        self.stages: dict[str, tuple[str, str]] = {}
+        self.started = time.monotonic()
+        self.finished: float | None = None
+
+    def observe(self, run_id: str, stage: str, state: str, message: str) -> None:
+        self.stages[stage] = (state, message)
+
+    def cells(self) -> list[str]:
+        cells = [str(self.day)]
+        for column in STAGE_COLUMNS:
+            entries = [(s, v) for s, v in self.stages.items() if s == column or s.startswith(column + "-")]
+            if not entries:
+                cells.append("[dim]·[/]")
+                continue
+            parts = []
+            for stage, (state, message) in entries:
+                label = stage.removeprefix("extract-") if stage.startswith("extract-") else ""
+                detail = message if state in ("success",) else ""
+                parts.append(" ".join(p for p in (self.SYMBOLS.get(state, state), label, detail) if p))
+            cells.append(", ".join(parts))
+        elapsed = (self.finished or time.monotonic()) - self.started
+        cells.append(f"{elapsed:.1f}s")
+        return cells
+
+
+def run_days(start: dt.date, end: dt.date, sources: list[str]) -> int:
+    from rich.console import Console
+    from rich.live import Live
+    from rich.table import Table
+
+    paths = current_paths()
+    log_file = paths.runs / "logs" / f"influence-run-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.log"
+    console = Console(file=sys.stdout, soft_wrap=True, highlight=False)
+    console.print(f"influence run {start} → {end}, sources: {', '.join(sources)}; log: {log_file}")
+    prepare_airflow()
+    days = [start + dt.timedelta(days=offset) for offset in range((end - start).days + 1)]
+    progress: list[_DayProgress] = []
+
+    def table() -> Table:
+        grid = Table(box=None, pad_edge=False)
+        for header in ("day", *STAGE_COLUMNS, "time"):
+            grid.add_column(header)
+        for day_progress in progress:
+            grid.add_row(*day_progress.cells())
+        return grid
+
+    from influence import pipeline
+
+    total_started = time.monotonic()
+    failure: str | None = None
+    with _output_to(log_file) as terminal:
+        screen = Console(file=terminal, force_terminal=terminal.isatty(), highlight=False)
+        with Live(table(), console=screen, auto_refresh=screen.is_terminal, refresh_per_second=4,
+                  transient=False) as live:
+            dag = _load_dag()
+            _ensure_pool()
+            for day in days:
+                day_progress = _DayProgress(day)
+                progress.append(day_progress)
+
+                def observe(run_id: str, stage: str, state: str, message: str, _p: _DayProgress = day_progress) -> None:
+                    _p.observe(run_id, stage, state, message)
+                    live.update(table())
+
+                pipeline.add_stage_observer(observe)
+                try:
+                    failure = _run_one_day(dag, day, sources, paths)
+                finally:
+                    pipeline.remove_stage_observer(observe)
+                    day_progress.finished = time.monotonic()
+                    live.update(table(), refresh=True)
+                if failure:
+                    break
+        screen.print()
+    elapsed = time.monotonic() - total_started
+    if failure:
+        console.print(f"[red]✗[/] {failure}", markup=True)
+        console.print(f"  see `influence status`; full log: {log_file}")
+        return 1
+    console.print(
+        f"[green]✓[/] {len(days)} day(s) published in {elapsed:.1f}s → {paths.published_db} "
+        f"and {paths.published_parquet}/"
+    )
+    return 0
+
+
+def _run_one_day(dag: Any, day: dt.date, sources: list[str], paths: Paths) -> str | None:
+    """Run the DAG for the data interval [day, day+1); return a one-line failure, or None."""
+    from influence import audit
+
+    # A manual run's data interval is the last complete interval before its logical date, so the
+    # logical date day+1 00:00 UTC gives the interval [day, day+1): the same day a scheduled run
+    # for `day` processes.
+    logical_date = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    dag_run = dag.test(logical_date=logical_date, run_conf={"sources": sources})
+    interval_start = dag_run.data_interval_start
+    if interval_start is None or interval_start.date() != day:
+        return f"{day}: Airflow gave data interval {interval_start}..{dag_run.data_interval_end}, expected {day}"
+    if str(dag_run.state) == "success":
+        return None
+    stages = audit.read_stage_results(audit.run_directory(paths, day, dag_run.run_id))
+    failed = [(name, stage) for name, stage in stages.items() if stage.get("status") == "failed"]
+    if failed:
+        name, stage = failed[0]
+        return f"{day} failed at {name}: {stage.get('error')}"
+    unfinished = [task.task_id for task in dag_run.get_task_instances() if str(task.state) != "success"]
+    return f"{day} failed: Airflow run {dag_run.run_id} ended {dag_run.state} (tasks not successful: {', '.join(unfinished)})"
+
+
+# -------------------------------------------------------------------------------------- readers
+
+
+def _published() -> Any:
+    import duckdb
+
+    database = current_paths().published_db
+    if not database.exists():
+        raise NothingPublishedError(f"{database}: nothing published yet; run `influence run --start D --end D` first")
+    return duckdb.connect(str(database), read_only=True)
+
+
+def _tables(connection: Any) -> set[str]:
+    return {name for (name,) in connection.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+
+
+def _columns(connection: Any, table: str) -> list[str]:
+    return [row[0] for row in connection.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position", [table]
+    ).fetchall()]
+
+
+def _date_column(connection: Any, table: str) -> str | None:
+    columns = _columns(connection, table)
+    return next((c for c in ("score_date", "activity_date", "day", "date", "snapshot_day") if c in columns), None)
+
+
+def _resolve_day(connection: Any, day: dt.date | None) -> dt.date:
+    if "fct_person_scores" not in _tables(connection):
+        raise NothingPublishedError(f"{current_paths().published_db}: no fct_person_scores published yet")
+    latest, days = connection.execute("SELECT max(score_date), count(DISTINCT score_date) FROM fct_person_scores").fetchone()
+    if latest is None:
+        raise NothingPublishedError(f"{current_paths().published_db}: fct_person_scores is empty")
+    if day is None:
+        return latest
+    found = connection.execute("SELECT count(*) FROM fct_person_scores WHERE score_date = ?", [day]).fetchone()[0]
+    if not found:
+        first = connection.execute("SELECT min(score_date) FROM fct_person_scores").fetchone()[0]
+        raise NothingPublishedError(f"no scores published for {day} (published: {days} day(s), {first} .. {latest})")
+    return day
+
+
+def _print_table(title: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*[_format(value) for value in row])
+    Console(highlight=False).print(table)
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def show_top(day: dt.date | None, network: str | None, limit: int) -> int:
+    with _published() as connection:
+        day = _resolve_day(connection, day)
+        if network is None:
+            wanted = ["rank", "person_id", "score", "percentile", "tier", "networks"]
+            columns = [c for c in wanted if c in _columns(connection, "fct_person_scores")]
+            rows = connection.execute(
+                f"SELECT {', '.join(columns)} FROM fct_person_scores WHERE score_date = ? "
+                "ORDER BY rank, person_id LIMIT ?", [day, limit],
+            ).fetchall()
+            _print_table(f"Top {limit} of {day}", columns, rows)
+            return 0
+        if "fct_network_scores" not in _tables(connection):
+            raise NothingPublishedError("no fct_network_scores published")
+        columns = _columns(connection, "fct_network_scores")
+        date_column = _date_column(connection, "fct_network_scores")
+        score_column = next((c for c in ("network_score", "score") if c in columns), None)
+        if date_column is None or score_column is None or "network" not in columns:
+            raise InfluenceError(f"fct_network_scores lacks a date, network or score column (has {', '.join(columns)})")
+        networks = [n for (n,) in connection.execute("SELECT DISTINCT network FROM fct_network_scores ORDER BY 1").fetchall()]
+        if network not in networks:
+            raise InfluenceError(f"unknown network {network!r}; published networks: {', '.join(networks)}")
+        shown = [c for c in ("network_rank", "rank", "person_id", "account_key", "account_id", score_column) if c in columns]
+        rows = connection.execute(
+            f"SELECT {', '.join(shown)} FROM fct_network_scores WHERE {date_column} = ? AND network = ? "
+            f"ORDER BY {score_column} DESC, {shown[-2] if len(shown) > 1 else score_column} LIMIT ?",
+            [day, network, limit],
+        ).fetchall()
+        if not rows:
+            raise NothingPublishedError(f"no {network} scores published for {day}")
+        _print_table(f"Top {limit} of {day} on {network}", shown, rows)
+    return 0
+
+
+def show_person(person_id: str, day: dt.date | None) -> int:
+    with _published() as connection:
+        day = _resolve_day(connection, day)
+        columns = _columns(connection, "fct_person_scores")
+        row = connection.execute(
+            "SELECT * FROM fct_person_scores WHERE score_date = ? AND person_id = ?", [day, person_id]
+        ).fetchone()
+        if row is None:
+            seen = connection.execute(
+                "SELECT count(*), max(score_date) FROM fct_person_scores WHERE person_id = ?", [person_id]
+            ).fetchone()
+            hint = f"; last scored {seen[1]}" if seen[0] else "; never scored (ids look like twitter:88 or stackexchange:12345)"
+            raise NothingPublishedError(f"{person_id} has no score on {day}{hint}")
+        _print_table(f"{person_id} on {day}", ["field", "value"], list(zip(columns, row, strict=True)))
+        tables = _tables(connection)
+        for table in ("fct_network_scores", "fct_account_factors"):
+            if table not in tables:
+                continue
+            table_columns = _columns(connection, table)
+            date_column = _date_column(connection, table)
+            if "person_id" not in table_columns or date_column is None:
+                continue
+            rows = connection.execute(
+                f"SELECT * FROM {table} WHERE person_id = ? AND {date_column} = ? ORDER BY ALL", [person_id, day]
+            ).fetchall()
+            if rows:
+                _print_table(f"{table} of {person_id} on {day}", table_columns, rows)
+    return 0
+
+
+def show_status(limit: int) -> int:
+    """Last runs, newest first, from the audit log (the published run_audit is rebuilt from it)."""
+    from influence import audit
+
+    rows = audit.read_audit_log(current_paths())
+    if not rows:
+        raise NothingPublishedError(f"{current_paths().runs / audit.AUDIT_LOG_NAME}: no runs recorded yet")
+    shown = []
+    for row in reversed(rows[-limit:]):
+        events = sum((row.get("raw_events_by_network") or {}).values())
+        checks = f"{row.get('checks_passed', 0)} ok, {row.get('checks_warned', 0)} warn, {row.get('checks_failed', 0)} fail"
+        seconds = sum((row.get("stage_seconds") or {}).values())
+        why = row.get("error") or "; ".join(row.get("warning_checks") or [])[:160]
+        shown.append((row["day"], row["status"], row.get("failed_stage") or "", f"{events:,}",
+                       f"{row.get('rows_quarantined', 0):,}", "" if row.get("persons_scored") is None else f"{row['persons_scored']:,}",
+                       checks, f"{seconds:.1f}s", row["run_id"], why))
+    _print_table(
+        f"Last {len(shown)} runs ({current_paths().runs / audit.AUDIT_LOG_NAME})",
+        ["day", "status", "failed at", "raw events", "quarantined", "persons", "checks", "time", "run id", "why / warnings"],
+        shown,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

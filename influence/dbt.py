@@ -1,0 +1,137 @@
+"""Run `dbt build` for one day and turn its outcome into a one-line error or per-node timings.
+
+Two ways to run dbt, chosen by `INFLUENCE_DBT_MODE`:
+- `subprocess` (default): `python -m dbt.cli.main build ...` in a child process. Costs the dbt import
+  (~3 s) per day, but a crash, a leak or dbt's global logging state stays in the child, and a
+  SIGKILL of the run takes the child down with its process group.
+- `inprocess`: `dbtRunner` in the calling process; saves the import per day when many days run in
+  one process (`influence run`). dbt documents that `dbtRunner` is not safe to call concurrently in
+  one process; our runs are serialised by the warehouse lock.
+Both read the outcome from `run_results.json`, so they report the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from influence.errors import DbtBuildError
+from influence.settings import DBT_PROJECT_DIR, Paths
+
+FAILED_STATUSES = {"error", "fail", "runtime error"}
+
+
+@dataclass(frozen=True)
+class DbtBuildResult:
+    seconds: float
+    node_seconds: dict[str, float]
+    status_counts: dict[str, int]
+    warnings: list[str] = field(default_factory=list)
+    run_results: Path | None = None
+
+
+def dbt_mode() -> str:
+    mode = os.environ.get("INFLUENCE_DBT_MODE", "subprocess")
+    if mode not in ("subprocess", "inprocess"):
+        raise DbtBuildError(f"INFLUENCE_DBT_MODE={mode!r}: expected 'subprocess' or 'inprocess'")
+    return mode
+
+
+def build_day(day: dt.date, paths: Paths, run_dir: Path) -> DbtBuildResult:
+    """`dbt build --vars '{run_date: D}'` (models and their tests). Raises DbtBuildError naming the
+    first failing node; otherwise returns the time per node."""
+    target_path = paths.runs / "dbt_target"  # shared across runs so dbt can reuse its partial parse
+    log_path = run_dir / "dbt_logs"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    results_file = target_path / "run_results.json"
+    results_file.unlink(missing_ok=True)
+    arguments = [
+        "build",
+        "--project-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target-path", str(target_path),
+        "--log-path", str(log_path),
+        "--vars", json.dumps({"run_date": day.isoformat()}),
+        "--no-use-colors",
+    ]
+    environment = {
+        **paths.env(),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DO_NOT_TRACK": "1",
+    }
+    started = time.monotonic()
+    if dbt_mode() == "inprocess":
+        invocation_error = _run_in_process(arguments, environment)
+    else:
+        invocation_error = _run_subprocess(arguments, environment, run_dir / "dbt_output.log")
+    seconds = time.monotonic() - started
+
+    if not results_file.exists():
+        raise DbtBuildError(
+            f"dbt build for {day} failed before running any node: {invocation_error or 'no run_results.json'}"
+            f" (log: {log_path / 'dbt.log'})"
+        )
+    kept_results = run_dir / "run_results.json"
+    shutil.copyfile(results_file, kept_results)
+    results = json.loads(results_file.read_text())["results"]
+    failures = [r for r in results if r["status"] in FAILED_STATUSES]
+    if failures:
+        first = failures[0]
+        others = f" (and {len(failures) - 1} more failing nodes)" if len(failures) > 1 else ""
+        raise DbtBuildError(
+            f"dbt build for {day} failed at {first['unique_id']}: {_one_line(first.get('message'))}{others}"
+            f" (details: {kept_results})"
+        )
+    if invocation_error:
+        raise DbtBuildError(f"dbt build for {day} failed: {invocation_error} (log: {log_path / 'dbt.log'})")
+    status_counts: dict[str, int] = {}
+    for result in results:
+        status_counts[result["status"]] = status_counts.get(result["status"], 0) + 1
+    return DbtBuildResult(
+        seconds=seconds,
+        node_seconds={r["unique_id"]: round(float(r.get("execution_time") or 0.0), 3) for r in results},
+        status_counts=status_counts,
+        warnings=[f"{r['unique_id']}: {_one_line(r.get('message'))}" for r in results if r["status"] == "warn"],
+        run_results=kept_results,
+    )
+
+
+def _run_subprocess(arguments: list[str], environment: dict[str, str], output_log: Path) -> str | None:
+    with open(output_log, "w", encoding="utf-8") as output:
+        completed = subprocess.run(
+            [sys.executable, "-m", "dbt.cli.main", *arguments],
+            env={**os.environ, **environment},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    if completed.returncode == 0:
+        return None
+    error_lines = [
+        line.strip()
+        for line in output_log.read_text(encoding="utf-8", errors="replace").splitlines()
+        if "error" in line.lower()
+    ]
+    return _one_line(error_lines[-1] if error_lines else f"exit code {completed.returncode}")
+
+
+def _run_in_process(arguments: list[str], environment: dict[str, str]) -> str | None:
+    from dbt.cli.main import dbtRunner
+
+    os.environ.update(environment)
+    outcome = dbtRunner().invoke(arguments)
+    if outcome.success:
+        return None
+    return _one_line(str(outcome.exception) if outcome.exception else "dbt reported failure")
+
+
+def _one_line(message: str | None, limit: int = 300) -> str:
+    text = " ".join((message or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

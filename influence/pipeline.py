@@ -1,0 +1,315 @@
+"""One plain function per DAG task, testable without Airflow.
+
+Each function takes the day (the start of the Airflow data interval) and the run id, does its
+stage, and writes `<runs>/<day>/<run id>/<stage>.json` (status, seconds, details, error) so the
+audit row can be assembled by whichever task ends the run. Every failure surfaces as an
+`InfluenceError` whose message is one line.
+
+Concurrency: the working warehouse has one writer. Every stage that opens it (`dbt_build`,
+`validate_marts`, `publish`) holds an exclusive `flock` on `<warehouse>.lock`; a second run waits
+(saying who holds the lock) up to `INFLUENCE_LOCK_TIMEOUT_SECONDS` (default 900) and then stops
+with `WarehouseBusyError`. Because a lock cannot span tasks that may run in different processes,
+`dbt_build` also records which run built the warehouse last (`<warehouse>.build.json`);
+`validate_marts` and `publish` refuse to audit or publish a warehouse another run rebuilt since,
+so unaudited rows are never published.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from influence import audit
+from influence.errors import InfluenceError, QualityGateError, WarehouseBusyError
+from influence.settings import Paths, paths as current_paths
+
+KNOWN_SOURCES = ("higgs", "stackexchange", "synthetic")
+DEFAULT_SOURCES = ("higgs", "stackexchange")
+DEFAULT_LOCK_TIMEOUT_SECONDS = 900.0
+
+
+class StaleBuildError(InfluenceError):
+    """The working warehouse was rebuilt by another run after this run's dbt build."""
+
+
+# Observers get (run_id, stage, state, message) for each stage transition; `influence run` uses
+# this for its progress display (dag.test runs tasks in the calling process).
+StageObserver = Callable[[str, str, str, str], None]
+_observers: list[StageObserver] = []
+
+
+def add_stage_observer(observer: StageObserver) -> None:
+    _observers.append(observer)
+
+
+def remove_stage_observer(observer: StageObserver) -> None:
+    if observer in _observers:
+        _observers.remove(observer)
+
+
+def _notify(run_id: str, stage: str, state: str, message: str = "") -> None:
+    for observer in list(_observers):
+        observer(run_id, stage, state, message)
+
+
+def one_line(error: BaseException) -> str:
+    text = str(error) if isinstance(error, InfluenceError) else f"{type(error).__name__}: {error}"
+    return " ".join(text.split())
+
+
+def parse_sources(requested: list[str] | tuple[str, ...] | None) -> list[str]:
+    sources = list(requested) if requested else list(DEFAULT_SOURCES)
+    unknown = [s for s in sources if s not in KNOWN_SOURCES]
+    if unknown:
+        raise InfluenceError(f"unknown source(s) {', '.join(unknown)}; known: {', '.join(KNOWN_SOURCES)}")
+    return sorted(set(sources), key=sources.index)
+
+
+@contextmanager
+def _stage(day: dt.date, run_id: str, stage: str, paths: Paths) -> Iterator[dict[str, Any]]:
+    run_dir = audit.run_directory(paths, day, run_id)
+    details: dict[str, Any] = {}
+    started_at = dt.datetime.now(dt.UTC)
+    started = time.monotonic()
+    _notify(run_id, stage, "running")
+    try:
+        yield details
+    except BaseException as error:
+        message = one_line(error)
+        audit.write_stage_result(
+            run_dir,
+            stage,
+            {"stage": stage, "status": "failed", "started_at": started_at.isoformat(),
+             "seconds": time.monotonic() - started, "details": details, "error": message},
+        )
+        _notify(run_id, stage, "failed", message)
+        raise
+    seconds = time.monotonic() - started
+    audit.write_stage_result(
+        run_dir,
+        stage,
+        {"stage": stage, "status": "success", "started_at": started_at.isoformat(),
+         "seconds": seconds, "details": details, "error": None},
+    )
+    _notify(run_id, stage, "success", f"{seconds:.1f}s")
+
+
+# --------------------------------------------------------------------------------------- locking
+
+
+def _lock_path(paths: Paths) -> Path:
+    return paths.warehouse.with_name(paths.warehouse.name + ".lock")
+
+
+def _build_marker(paths: Paths) -> Path:
+    return paths.warehouse.with_name(paths.warehouse.name + ".build.json")
+
+
+@contextmanager
+def warehouse_lock(paths: Paths, run_id: str, stage: str, timeout_seconds: float | None = None) -> Iterator[None]:
+    """Exclusive lock on the working warehouse. The lock file holds who has it, for the message a
+    waiting run prints. The kernel releases a flock when its holder dies, even by SIGKILL."""
+    if timeout_seconds is None:
+        timeout_seconds = float(os.environ.get("INFLUENCE_LOCK_TIMEOUT_SECONDS", DEFAULT_LOCK_TIMEOUT_SECONDS))
+    lock_file = _lock_path(paths)
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout_seconds
+        announced = False
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                holder = _read_holder(lock_file)
+                if time.monotonic() >= deadline:
+                    raise WarehouseBusyError(
+                        f"{paths.warehouse}: busy, {holder} holds the warehouse lock"
+                        f" (waited {timeout_seconds:.0f}s; INFLUENCE_LOCK_TIMEOUT_SECONDS sets the wait)"
+                    ) from None
+                if not announced:
+                    _notify(run_id, stage, "waiting", f"waiting for the warehouse: {holder} holds the lock")
+                    print(f"{stage}: waiting for the warehouse lock, {holder} holds it", flush=True)
+                    announced = True
+                time.sleep(0.5)
+        os.ftruncate(descriptor, 0)
+        os.pwrite(
+            descriptor,
+            json.dumps({"run_id": run_id, "stage": stage, "pid": os.getpid(),
+                        "since": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}).encode(),
+            0,
+        )
+        try:
+            yield
+        finally:
+            os.ftruncate(descriptor, 0)
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+    finally:
+        os.close(descriptor)
+
+
+def _read_holder(lock_file: Path) -> str:
+    try:
+        holder = json.loads(lock_file.read_text() or "{}")
+    except (OSError, json.JSONDecodeError):
+        holder = {}
+    if not holder:
+        return "another process"
+    return f"run {holder.get('run_id')} ({holder.get('stage')}, pid {holder.get('pid')}, since {holder.get('since')})"
+
+
+def _write_build_marker(paths: Paths, run_id: str, day: dt.date, state: str) -> None:
+    marker = _build_marker(paths)
+    temporary = marker.with_suffix(".tmp")
+    temporary.write_text(json.dumps({"run_id": run_id, "day": day.isoformat(), "state": state}))
+    os.replace(temporary, marker)
+
+
+def _require_own_build(paths: Paths, run_id: str, day: dt.date) -> None:
+    marker = _build_marker(paths)
+    build = json.loads(marker.read_text()) if marker.exists() else {}
+    if build.get("run_id") != run_id or build.get("state") != "built":
+        raise StaleBuildError(
+            f"{paths.warehouse}: last built by run {build.get('run_id')} for {build.get('day')}"
+            f" ({build.get('state')}), not by this run; rerun {day} to audit and publish it"
+        )
+
+
+# ----------------------------------------------------------------------------------------- tasks
+
+
+def extract(day: dt.date, source: str, run_id: str, paths: Paths | None = None) -> dict[str, Any]:
+    """Extract one source for one day into raw Parquet partitions (atomic, idempotent)."""
+    import extractors
+
+    paths = paths or current_paths()
+    parse_sources([source])
+    with _stage(day, run_id, f"extract-{source}", paths) as details:
+        manifests = extractors.extract(
+            source, day, samples_dir=paths.samples, raw_dir=paths.raw, quarantine_dir=paths.quarantine
+        )
+        details["manifests"] = [json.loads(json.dumps(asdict(m), default=str)) for m in manifests]
+        events = {m.network: m.rows_written for m in manifests if m.entity == "events"}
+        rejected = sum(m.rows_rejected for m in manifests)
+        details["summary"] = {"events_by_network": events, "rows_rejected": rejected}
+    return {"source": source, "events_by_network": events, "rows_rejected": rejected}
+
+
+def validate_raw(day: dt.date, run_id: str, paths: Paths | None = None) -> dict[str, Any]:
+    """Great Expectations suites over the day's raw partitions; an error-severity failure stops the run."""
+    from influence import quality
+
+    paths = paths or current_paths()
+    with _stage(day, run_id, "validate_raw", paths) as details:
+        report = quality.validate_raw(day, paths)
+        _record_report(details, report)
+    return {"checks": len(report.results), "warnings": len(report.warnings)}
+
+
+def dbt_build(day: dt.date, run_id: str, paths: Paths | None = None) -> dict[str, Any]:
+    """dbt build (models and tests) for the day into the working warehouse, under the lock."""
+    from influence import dbt
+
+    paths = paths or current_paths()
+    run_dir = audit.run_directory(paths, day, run_id)
+    with _stage(day, run_id, "dbt_build", paths) as details:
+        with warehouse_lock(paths, run_id, "dbt_build"):
+            _write_build_marker(paths, run_id, day, "building")
+            result = dbt.build_day(day, paths, run_dir)
+            _write_build_marker(paths, run_id, day, "built")
+        slowest = sorted(result.node_seconds.items(), key=lambda item: -item[1])[:10]
+        details.update(
+            dbt_seconds=round(result.seconds, 3),
+            status_counts=result.status_counts,
+            slowest_nodes=dict(slowest),
+            dbt_warnings=result.warnings,
+            run_results=str(result.run_results),
+        )
+    return {"status_counts": result.status_counts, "seconds": round(result.seconds, 3)}
+
+
+def validate_marts(day: dt.date, run_id: str, paths: Paths | None = None) -> dict[str, Any]:
+    """Great Expectations suites over the day's marts in the working warehouse (the audit of WAP)."""
+    from influence import quality
+
+    paths = paths or current_paths()
+    with _stage(day, run_id, "validate_marts", paths) as details:
+        with warehouse_lock(paths, run_id, "validate_marts"):
+            _require_own_build(paths, run_id, day)
+            report = quality.validate_marts(day, paths)
+        _record_report(details, report)
+    return {"checks": len(report.results), "warnings": len(report.warnings)}
+
+
+def publish(day: dt.date, run_id: str, paths: Paths | None = None) -> dict[str, Any]:
+    """Swap the audited marts and the run audit into the published DuckDB file and Parquet mirror."""
+    from influence import publish as publishing
+
+    paths = paths or current_paths()
+    run_dir = audit.run_directory(paths, day, run_id)
+    started = time.monotonic()
+    with _stage(day, run_id, "publish", paths) as details:
+        with warehouse_lock(paths, run_id, "publish"):
+            _require_own_build(paths, run_id, day)
+            rows_before = audit.read_audit_log(paths)
+            published_row: list[audit.AuditRow] = []
+
+            def audit_table(mart_rows: dict[str, int], persons_scored: int | None):  # noqa: ANN202
+                row = audit.build_audit_row(
+                    run_id=run_id, day=day, run_dir=run_dir, status="published",
+                    publish_details={"mart_rows": mart_rows, "persons_scored": persons_scored},
+                )
+                row.stage_seconds["publish"] = round(time.monotonic() - started, 3)
+                published_row.append(row)
+                return audit.audit_arrow_table([*rows_before, json.loads(row.to_json())])
+
+            result = publishing.publish_marts(paths, day, audit_table)
+            audit.append_audit_row(paths, published_row[0])
+        details.update(
+            version=result.version, mart_rows=result.mart_rows, persons_scored=result.persons_scored,
+            published_db=str(paths.published_db),
+        )
+    return {"version": result.version, "persons_scored": result.persons_scored, "mart_rows": result.mart_rows}
+
+
+def record_failure(day: dt.date, run_id: str, stage: str, error: BaseException | str | None,
+                   paths: Paths | None = None) -> audit.AuditRow:
+    """Record a failed run in the audit log and refresh the published `run_audit` (marts unchanged).
+    Called once per run when a task has failed for good (Airflow's on_failure_callback)."""
+    from influence import publish as publishing
+
+    paths = paths or current_paths()
+    message = one_line(error) if isinstance(error, BaseException) else (error or "failed (no error message)")
+    row = audit.build_audit_row(
+        run_id=run_id, day=day, run_dir=audit.run_directory(paths, day, run_id),
+        status="failed", failed_stage=stage, error=message,
+    )
+    audit.append_audit_row(paths, row)
+    try:
+        # Short wait: if another run holds the warehouse, its own publish will include this row.
+        with warehouse_lock(paths, run_id, "record_failure", timeout_seconds=5):
+            publishing.publish_audit(paths, audit.audit_arrow_table(audit.read_audit_log(paths)))
+    except WarehouseBusyError:
+        pass
+    return row
+
+
+def _record_report(details: dict[str, Any], report: Any) -> None:
+    details["checks"] = [asdict(result) for result in report.results]
+    details["data_docs"] = str(report.data_docs) if report.data_docs else None
+    blocking = report.blocking_failures
+    if blocking:
+        first = blocking[0]
+        more = f" (and {len(blocking) - 1} more blocking checks)" if len(blocking) > 1 else ""
+        raise QualityGateError(
+            f"{report.stage} checks for {report.day} failed: {first.suite}: {first.check}: {first.observed}{more}"
+        )
