@@ -12,13 +12,14 @@ import datetime
 from pathlib import Path
 from types import ModuleType
 
-from extractors import higgs, stackexchange
+from extractors import higgs, stackexchange, synthetic
 from extractors.errors import SourceError
 from extractors.partition import PartitionManifest
 
 SOURCES: dict[str, ModuleType] = {
     "higgs": higgs,
     "stackexchange": stackexchange,
+    "synthetic": synthetic,
 }
 
 
