@@ -143,10 +143,12 @@ def build_audit_row(
 def append_audit_row(paths: Paths, row: AuditRow) -> None:
     """Append one line under an exclusive lock, so concurrent runs never interleave partial lines."""
     paths.runs.mkdir(parents=True, exist_ok=True)
-    with open(paths.runs / AUDIT_LOG_NAME, "a", encoding="utf-8") as log:
+    with open(paths.runs / AUDIT_LOG_NAME, "a+b") as log:
         fcntl.flock(log, fcntl.LOCK_EX)
         try:
-            log.write(row.to_json() + "\n")
+            # A run killed mid-append leaves a line without its newline; end it so this row stays whole.
+            torn = log.seek(0, os.SEEK_END) > 0 and os.pread(log.fileno(), 1, log.tell() - 1) != b"\n"
+            log.write((("\n" if torn else "") + row.to_json() + "\n").encode("utf-8"))
             log.flush()
             os.fsync(log.fileno())
         finally:

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from influence.settings import PROJECT_ROOT, Paths, paths
+from influence.settings import DAGS_DIR, PROJECT_ROOT, Paths, paths
+
+# Airflow reads its configuration at import: give the test session its own home (SQLite metadata,
+# no example DAGs) before any test imports airflow, so tests never touch ~/airflow or .airflow/.
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="influence-test-airflow-"))
+os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(DAGS_DIR))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
 
 @pytest.fixture

@@ -1,0 +1,227 @@
+"""Write–audit–publish without Airflow or dbt: the working warehouse is a small DuckDB file with a
+`marts` schema, built here the way dbt leaves it; the pipeline functions under test are the real ones."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from influence import audit, pipeline, publish, quality
+from influence.errors import QualityGateError, WarehouseBusyError
+from influence.settings import Paths
+
+DAY_1 = dt.date(2012, 7, 1)
+DAY_2 = dt.date(2012, 7, 2)
+
+
+def build_warehouse(paths: Paths, day: dt.date, persons: int, run_id: str) -> None:
+    """What a successful dbt build leaves: marts for `day` replaced, the build marker naming the run.
+    Both marts get the same number of rows per day, so a reader can tell a consistent version."""
+    paths.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(paths.warehouse)) as connection:
+        connection.execute("CREATE SCHEMA IF NOT EXISTS marts")
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS marts.fct_person_scores (score_date DATE, person_id VARCHAR, score DOUBLE, rank INTEGER)"
+        )
+        connection.execute("CREATE TABLE IF NOT EXISTS marts.dim_persons (person_id VARCHAR, first_seen DATE)")
+        connection.execute("DELETE FROM marts.fct_person_scores WHERE score_date = ?", [day])
+        connection.execute(
+            "INSERT INTO marts.fct_person_scores SELECT ?, 'twitter:' || i, 100.0 - i * 99.0 / ?, i + 1 FROM range(?) t(i)",
+            [day, persons, persons],
+        )
+        connection.execute("DELETE FROM marts.dim_persons")
+        connection.execute("INSERT INTO marts.dim_persons SELECT DISTINCT person_id, min(score_date) FROM marts.fct_person_scores GROUP BY ALL")
+    pipeline._write_build_marker(paths, run_id, day, "built")
+
+
+def published_rows(paths: Paths) -> list[tuple]:
+    with duckdb.connect(str(paths.published_db), read_only=True) as connection:
+        return connection.execute("SELECT * FROM fct_person_scores ORDER BY ALL").fetchall()
+
+
+def test_publish_copies_every_mart_to_duckdb_and_parquet(data_paths: Paths) -> None:
+    build_warehouse(data_paths, DAY_1, persons=50, run_id="run-1")
+    result = pipeline.publish(DAY_1, "run-1")
+
+    assert result["persons_scored"] == 50
+    with duckdb.connect(str(data_paths.published_db), read_only=True) as connection:
+        tables = {name for (name,) in connection.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        assert tables == {"fct_person_scores", "dim_persons", "run_audit"}
+        status, persons, mart_rows = connection.execute(
+            "SELECT status, persons_scored, mart_rows FROM run_audit"
+        ).fetchone()
+    assert (status, persons) == ("published", 50)
+    assert mart_rows == {"dim_persons": 50, "fct_person_scores": 50}
+    mirror = data_paths.published_parquet
+    assert mirror.is_symlink()
+    assert pq.read_table(mirror / "fct_person_scores" / "data.parquet").num_rows == 50
+    assert pq.read_table(mirror / "run_audit" / "data.parquet").num_rows == 1
+
+
+def test_reader_holding_the_published_file_keeps_the_old_version(data_paths: Paths) -> None:
+    build_warehouse(data_paths, DAY_1, persons=10, run_id="run-1")
+    pipeline.publish(DAY_1, "run-1")
+    reader = duckdb.connect(str(data_paths.published_db), read_only=True)
+    try:
+        build_warehouse(data_paths, DAY_2, persons=20, run_id="run-2")
+        pipeline.publish(DAY_2, "run-2")
+        # The open reader still sees the complete old version; a new reader sees the complete new one.
+        assert reader.execute("SELECT count(*) FROM fct_person_scores").fetchone()[0] == 10
+        assert reader.execute("SELECT count(*) FROM run_audit").fetchone()[0] == 1
+    finally:
+        reader.close()
+    assert len(published_rows(data_paths)) == 30
+
+
+def test_concurrent_readers_never_see_a_mix(data_paths: Paths) -> None:
+    """Readers open the published DuckDB file and the Parquet mirror over and over while versions are
+    swapped in; within one opening, both marts and the audit always belong to the same version."""
+    build_warehouse(data_paths, DAY_1, persons=5, run_id="run-0")
+    pipeline.publish(DAY_1, "run-0")
+    observations: list[tuple[int, int, int]] = []
+    problems: list[str] = []
+    stop = threading.Event()
+
+    def read_repeatedly() -> None:
+        while not stop.is_set():
+            try:
+                with duckdb.connect(str(data_paths.published_db), read_only=True) as connection:
+                    observations.append(connection.execute(
+                        "SELECT (SELECT count(*) FROM fct_person_scores WHERE score_date = DATE '2012-07-01'),"
+                        " (SELECT count(*) FROM dim_persons), (SELECT count(*) FROM run_audit)"
+                    ).fetchone())
+                version = data_paths.published_parquet.resolve()
+                scores = pq.read_table(version / "fct_person_scores" / "data.parquet").num_rows
+                persons = pq.read_table(version / "dim_persons" / "data.parquet").num_rows
+                if scores != persons:
+                    problems.append(f"parquet version {version.name}: {scores} scores vs {persons} persons")
+            except Exception as error:  # noqa: BLE001 - any failure to read is what this test looks for
+                problems.append(repr(error))
+
+    reader = threading.Thread(target=read_repeatedly)
+    reader.start()
+    try:
+        for version in range(1, 8):
+            build_warehouse(data_paths, DAY_1, persons=5 + version * 40, run_id=f"run-{version}")
+            pipeline.publish(DAY_1, f"run-{version}")
+    finally:
+        stop.set()
+        reader.join()
+    assert problems == []
+    assert len(observations) > 5
+    for scores, persons, audit_rows in observations:
+        # Version v has 5 + 40 v persons and v + 1 audit rows: all three numbers must agree.
+        assert scores == persons
+        assert audit_rows == (scores - 5) // 40 + 1
+    assert len({o[0] for o in observations}) >= 2, "the reader never saw a swap"
+    versions = list((data_paths.published / publish.PARQUET_VERSIONS).iterdir())
+    assert len(versions) <= 2, "old Parquet versions are cleaned up (current + previous kept)"
+
+
+def test_failed_mart_audit_leaves_published_marts_untouched(data_paths: Paths, monkeypatch: pytest.MonkeyPatch) -> None:
+    build_warehouse(data_paths, DAY_1, persons=10, run_id="run-1")
+    pipeline.publish(DAY_1, "run-1")
+    before = published_rows(data_paths)
+
+    build_warehouse(data_paths, DAY_2, persons=30, run_id="run-2")
+
+    def failing_report(day: dt.date, paths: Paths) -> quality.QualityReport:
+        return quality.QualityReport(
+            stage="marts", day=day, data_docs=None,
+            results=[
+                quality.CheckResult("marts_person_scores", "expect_column_values_to_be_between(score)", "error", False,
+                                    "3 of 30 scores outside 1..100"),
+                quality.CheckResult("marts_person_scores", "persons vs yesterday", "warning", False, "+200%"),
+            ],
+        )
+
+    monkeypatch.setattr(quality, "validate_marts", failing_report)
+    with pytest.raises(QualityGateError, match=r"marts_person_scores: expect_column_values_to_be_between\(score\): 3 of 30"):
+        pipeline.validate_marts(DAY_2, "run-2")
+    row = pipeline.record_failure(DAY_2, "run-2", "validate_marts", "marts checks failed")
+
+    assert published_rows(data_paths) == before
+    assert row.checks_failed == 1 and row.checks_warned == 1
+    with duckdb.connect(str(data_paths.published_db), read_only=True) as connection:
+        audit_rows = connection.execute("SELECT run_id, status, failed_stage, error FROM run_audit ORDER BY finished_at").fetchall()
+    assert audit_rows == [
+        ("run-1", "published", None, None),
+        ("run-2", "failed", "validate_marts", "marts checks failed"),
+    ]
+    # The stage record is what `influence run` reports as the one-line reason.
+    stage = audit.read_stage_results(audit.run_directory(data_paths, DAY_2, "run-2"))["validate_marts"]
+    assert stage["status"] == "failed" and "3 of 30 scores" in stage["error"]
+
+
+def test_publish_refuses_a_warehouse_rebuilt_by_another_run(data_paths: Paths) -> None:
+    build_warehouse(data_paths, DAY_1, persons=10, run_id="run-1")
+    pipeline.publish(DAY_1, "run-1")
+    build_warehouse(data_paths, DAY_2, persons=10, run_id="run-2")
+    with pytest.raises(pipeline.StaleBuildError, match="last built by run run-2"):
+        pipeline.publish(DAY_1, "run-1")
+    assert len(published_rows(data_paths)) == 10
+
+
+def test_killed_publish_leftovers_are_cleaned_and_published_stays_readable(data_paths: Paths) -> None:
+    build_warehouse(data_paths, DAY_1, persons=10, run_id="run-1")
+    pipeline.publish(DAY_1, "run-1")
+    # What a publish killed half-way leaves: a temporary database and an unfinished Parquet version.
+    leftover_db = data_paths.published / f"{publish.TEMPORARY_PREFIX}20990101T000000Z-1.duckdb"
+    leftover_db.write_bytes(b"half a database")
+    unfinished = data_paths.published / publish.PARQUET_VERSIONS / "20990101T000000Z-1"
+    (unfinished / "fct_person_scores").mkdir(parents=True)
+    assert len(published_rows(data_paths)) == 10
+
+    build_warehouse(data_paths, DAY_2, persons=5, run_id="run-2")
+    pipeline.publish(DAY_2, "run-2")
+    assert not leftover_db.exists()
+    assert not unfinished.exists()
+    assert len(published_rows(data_paths)) == 15
+
+
+def test_second_run_waits_for_the_lock_then_proceeds(data_paths: Paths) -> None:
+    released = threading.Event()
+
+    def hold_lock() -> None:
+        with pipeline.warehouse_lock(data_paths, "run-A", "dbt_build"):
+            time.sleep(1.0)
+        released.set()
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    time.sleep(0.2)
+    started = time.monotonic()
+    with pipeline.warehouse_lock(data_paths, "run-B", "dbt_build", timeout_seconds=10):
+        waited = time.monotonic() - started
+        assert released.is_set()
+    holder.join()
+    assert 0.5 < waited < 5
+
+
+def test_second_run_stops_with_a_clear_message_when_the_lock_stays_busy(data_paths: Paths) -> None:
+    with pipeline.warehouse_lock(data_paths, "run-A", "publish"):
+        with pytest.raises(WarehouseBusyError) as raised:
+            with pipeline.warehouse_lock(data_paths, "run-B", "dbt_build", timeout_seconds=0.3):
+                pass
+    message = str(raised.value)
+    assert "\n" not in message
+    assert "run run-A (publish, pid" in message and "busy" in message
+    # Released: the next run gets it at once.
+    with pipeline.warehouse_lock(data_paths, "run-C", "dbt_build", timeout_seconds=0):
+        pass
+
+
+def test_audit_log_survives_a_torn_last_line(data_paths: Paths) -> None:
+    build_warehouse(data_paths, DAY_1, persons=3, run_id="run-1")
+    pipeline.publish(DAY_1, "run-1")
+    with open(data_paths.runs / audit.AUDIT_LOG_NAME, "a") as log:
+        log.write('{"run_id": "killed-mid-wri')
+    assert [row["run_id"] for row in audit.read_audit_log(data_paths)] == ["run-1"]
+    pipeline.record_failure(DAY_2, "run-2", "extract-higgs", "data/samples/higgs/x.gz: truncated gzip")
+    assert [row["run_id"] for row in audit.read_audit_log(data_paths)] == ["run-1", "run-2"]
