@@ -1,0 +1,119 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['activity_date', 'model_version']) }}
+-- What each account received on the run day, per factor, in quality-weighted units
+-- (docs/model.md §2-4). For one actor -> target pair and factor role with n events of type
+-- weight t: value = t * (1 + ln n) (repeats from one account have diminishing returns), times the
+-- actor's engagement_quality (selectivity * authenticity). Anonymous actors (Stack Exchange votes)
+-- count t * anonymous_actor_weight per event. network_influence additionally multiplies by the
+-- actor's PageRank influence multiplier log2(1 + pagerank_normalized).
+with params as (
+    select * from {{ ref('int_model_parameters') }}
+),
+
+engagements as (
+    select network, actor_key, target_key, target_post_id, factor_role, type_weight
+    from {{ ref('int_events_cleaned') }}
+    where target_key is not null
+      and factor_role in ('amplification', 'conversation', 'mentions', 'appreciation', 'audience_only')
+),
+
+pair_roles as (
+    select
+        engagements.network,
+        engagements.target_key,
+        engagements.actor_key,
+        engagements.factor_role,
+        case
+            when engagements.actor_key is null
+                then sum(engagements.type_weight) * any_value(params.anonymous_actor_weight)
+            else avg(engagements.type_weight) * (1.0 + ln(count(*)))
+        end                                                                        as pair_value
+    from engagements
+    cross join params
+    group by engagements.network, engagements.target_key, engagements.actor_key, engagements.factor_role
+),
+
+weighted as (
+    select
+        pair_roles.*,
+        coalesce(quality.engagement_quality, 1.0)                                  as engagement_quality,
+        case when pair_roles.actor_key is null then 1.0
+             else log2(1.0 + coalesce(pagerank.pagerank_normalized, 0.0)) end      as influence_multiplier
+    from pair_roles
+    left join {{ ref('int_actor_quality') }} as quality
+        on quality.actor_key = pair_roles.actor_key
+       and quality.activity_date = {{ run_date() }}
+       and quality.model_version = '{{ var("model_version") }}'
+    left join {{ ref('int_pagerank') }} as pagerank
+        on pagerank.account_key = pair_roles.actor_key
+),
+
+-- a two-way exchange: an account that engaged the target today and that the target engaged in the
+-- 7 days ending today (both sides engaged)
+two_way as (
+    select today.target_key, today.actor_key
+    from {{ ref('int_engagement_pairs_daily') }} as today
+    where today.activity_date = {{ run_date() }}
+      and exists (
+          select 1 from {{ ref('int_engagement_pairs_daily') }} as back
+          where back.activity_date between {{ run_date() }} - interval 6 day and {{ run_date() }}
+            and back.actor_key = today.target_key
+            and back.target_key = today.actor_key
+      )
+),
+
+per_actor as (
+    select target_key, actor_key, max(engagement_quality) as engagement_quality
+    from weighted
+    where actor_key is not null
+    group by target_key, actor_key
+),
+
+content as (
+    -- own content that drew engagement: distinct posts engaged (Higgs events carry no post id,
+    -- so any reshare / reply there counts as one engaged piece of content for the day)
+    select target_key, count(distinct coalesce(target_post_id, '(untracked)')) as engaged_content_items
+    from engagements
+    where factor_role in ('amplification', 'conversation', 'appreciation')
+    group by target_key
+),
+
+by_target as (
+    select
+        network,
+        target_key                                                                            as account_key,
+        sum(pair_value * engagement_quality) filter (where factor_role = 'amplification')     as amplification,
+        sum(pair_value * engagement_quality) filter (where factor_role = 'conversation')      as conversation_replies,
+        sum(pair_value * engagement_quality) filter (where factor_role = 'mentions')          as mentions,
+        sum(pair_value * engagement_quality) filter (where factor_role = 'appreciation')      as appreciation,
+        sum(pair_value * engagement_quality * influence_multiplier)                           as network_influence
+    from weighted
+    group by network, target_key
+)
+
+select
+    {{ run_date() }}                                                            as activity_date,
+    '{{ var("model_version") }}'                                                as model_version,
+    by_target.network,
+    by_target.account_key,
+    coalesce(audience.audience, 0.0)                                            as audience,
+    coalesce(by_target.amplification, 0.0)                                      as amplification,
+    coalesce(by_target.conversation_replies, 0.0)
+      + coalesce(two_way_value.two_way, 0.0)                                    as conversation,
+    coalesce(by_target.mentions, 0.0)                                           as mentions,
+    coalesce(by_target.appreciation, 0.0)                                       as appreciation,
+    coalesce(content.engaged_content_items, 0)::double                          as content,
+    coalesce(by_target.network_influence, 0.0)                                  as network_influence,
+    coalesce(two_way_value.two_way_partners, 0)                                 as two_way_partners
+from by_target
+left join (
+    select target_key as account_key, sum(engagement_quality) as audience
+    from per_actor group by target_key
+) as audience using (account_key)
+left join (
+    select two_way.target_key as account_key, count(*) as two_way_partners,
+           sum(per_actor.engagement_quality) as two_way
+    from two_way
+    join per_actor using (target_key, actor_key)
+    group by two_way.target_key
+) as two_way_value using (account_key)
+left join content on content.target_key = by_target.account_key

@@ -1,0 +1,17 @@
+-- Stack Exchange user snapshot of the run day, one row per (network, account_id).
+with snapshot_rows as (
+    select *
+    from {{ source('raw_stackexchange', 'accounts') }}
+    where dt = {{ run_date() }}
+)
+
+select
+    network::varchar                                    as network,
+    account_id::varchar                                 as account_id,
+    display_name::varchar                               as display_name,
+    timezone('UTC', created_at::timestamptz)            as created_at,
+    reputation::bigint                                  as reputation,
+    followers_count::bigint                             as followers_count,
+    snapshot_day::date                                  as snapshot_day
+from snapshot_rows
+qualify row_number() over (partition by network, account_id order by snapshot_day desc) = 1
