@@ -1,0 +1,73 @@
+"""Stability split and mart reading on a crafted warehouse and raw directory."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from extractors.schema import EVENTS
+from influence.evaluate import Warehouse, scenario_paths, stability
+
+
+def _write_raw_day(raw: Path, day: datetime.date, pairs: list[tuple[str, str]]) -> None:
+    partition = raw / "twitter" / "events" / f"dt={day.isoformat()}"
+    partition.mkdir(parents=True)
+    rows = [
+        {
+            "network": "twitter", "event_id": f"rt:{actor}:{target}:{day}", "event_type": "reshare",
+            "actor_account_id": actor, "target_account_id": target, "target_post_id": None, "post_id": None,
+            "occurred_at": datetime.datetime.combine(day, datetime.time(9), tzinfo=datetime.UTC),
+            "source_file": "crafted", "source_line": line,
+        }  # fmt: skip
+        for line, (actor, target) in enumerate(pairs)
+    ]
+    pq.write_table(pa.Table.from_pylist(rows, schema=EVENTS), partition / "part-0.parquet")
+
+
+@pytest.fixture
+def crafted(tmp_path: Path) -> tuple[Path, Path]:
+    scenario = scenario_paths(tmp_path, "clean", tmp_path / "samples")
+    day1, day2 = datetime.date(2012, 7, 1), datetime.date(2012, 7, 2)
+    _write_raw_day(scenario.raw, day1, [("a", "b")])
+    # day 2: a reshares itself (self-interaction is not activity), c engages b
+    _write_raw_day(scenario.raw, day2, [("a", "a"), ("c", "b")])
+    scenario.warehouse.parent.mkdir(parents=True)
+    con = duckdb.connect(str(scenario.warehouse))
+    con.execute("create schema marts")
+    con.execute(
+        """create table marts.fct_person_scores as select * from (values
+            (date '2012-07-01', 'twitter:a', 10.0, 2, 'emerging'),
+            (date '2012-07-01', 'twitter:b', 20.0, 1, 'emerging'),
+            (date '2012-07-02', 'twitter:a',  9.5, 3, 'emerging'),
+            (date '2012-07-02', 'twitter:b', 23.0, 1, 'emerging'),
+            (date '2012-07-02', 'twitter:c', 12.0, 2, 'emerging')
+        ) as t(score_date, person_id, score, rank, tier)"""
+    )
+    con.close()
+    return scenario.raw.parent, scenario.warehouse
+
+
+def test_stability_splits_changes_by_activity_and_skips_first_appearances(crafted: tuple[Path, Path], tmp_path: Path) -> None:
+    scenario = scenario_paths(tmp_path, "clean", tmp_path / "samples")
+    warehouse = Warehouse(scenario.warehouse)
+    result = stability(scenario, warehouse)
+    warehouse.close()
+    # b was engaged with on day 2 (+3); a only engaged itself, so it counts as inactive (-0.5);
+    # c appears for the first time on day 2
+    assert result.changes["with new activity that day"].tolist() == [3.0]
+    assert result.changes["without new activity that day"].tolist() == [0.5]
+    assert result.new_persons == 1
+    inactive = next(row for row in result.table if row[0].startswith("without"))
+    assert inactive[1:] == (1, 0.5, 0.5, 0.5, 0.5, 0.0)
+
+
+def test_person_scores_of_one_day_come_in_rank_order(crafted: tuple[Path, Path], tmp_path: Path) -> None:
+    warehouse = Warehouse(scenario_paths(tmp_path, "clean", tmp_path / "samples").warehouse)
+    scores = warehouse.person_scores(datetime.date(2012, 7, 2))
+    warehouse.close()
+    assert list(scores["person_id"]) == ["twitter:b", "twitter:c", "twitter:a"]
