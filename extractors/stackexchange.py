@@ -571,7 +571,7 @@ def _build_events(site: Site, cache_dir: Path) -> None:
         )
         writer = pq.ParquetWriter(cache_dir / "events.parquet", CACHED_EVENTS, compression="zstd")
         try:
-            reader = relation.fetch_record_batch(32_768)
+            reader = relation.to_arrow_reader(32_768)
             for batch in reader:
                 writer.write_table(pa.Table.from_batches([batch]).cast(CACHED_EVENTS))
         finally:
