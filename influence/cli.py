@@ -170,7 +170,7 @@ def _output_to(log_file: Path) -> Iterator[TextIO]:
 class _DayProgress:
     """Stage states of one day's run, fed by pipeline stage observers."""
 
-    SYMBOLS = {"running": "[yellow]…[/]", "waiting": "[magenta]⏸[/]", "success": "[green]✓[/]", "failed": "[red]✗[/]"}
+    SYMBOLS = {"running": "[yellow]…[/]", "waiting": "[magenta]waiting[/]", "success": "[green]✓[/]", "failed": "[red]✗[/]"}
 
     def __init__(self, day: dt.date) -> None:
         self.day = day
@@ -184,16 +184,14 @@ class _DayProgress:
     def cells(self) -> list[str]:
         cells = [str(self.day)]
         for column in STAGE_COLUMNS:
-            entries = [(s, v) for s, v in self.stages.items() if s == column or s.startswith(column + "-")]
+            # The mapped extract tasks share one cell: a symbol per source, then the slowest time.
+            entries = [v for s, v in self.stages.items() if s == column or s.startswith(column + "-")]
             if not entries:
                 cells.append("[dim]·[/]")
                 continue
-            parts = []
-            for stage, (state, message) in entries:
-                label = stage.removeprefix("extract-") if stage.startswith("extract-") else ""
-                detail = message if state in ("success",) else ""
-                parts.append(" ".join(p for p in (self.SYMBOLS.get(state, state), label, detail) if p))
-            cells.append(", ".join(parts))
+            symbols = "".join(self.SYMBOLS.get(state, state) for state, _ in entries)
+            times = [float(m.removesuffix("s")) for state, m in entries if state == "success" and m.endswith("s")]
+            cells.append(f"{symbols} {max(times):.1f}s" if times and len(times) == len(entries) else symbols)
         elapsed = (self.finished or time.monotonic()) - self.started
         cells.append(f"{elapsed:.1f}s")
         return cells
@@ -214,7 +212,7 @@ def run_days(start: dt.date, end: dt.date, sources: list[str]) -> int:
 
     def table() -> Table:
         grid = Table(box=None, pad_edge=False)
-        for header in ("day", *STAGE_COLUMNS, "time"):
+        for header in ("day", "extract", "raw checks", "dbt build", "mart checks", "publish", "total"):
             grid.add_column(header)
         for day_progress in progress:
             grid.add_row(*day_progress.cells())
@@ -305,11 +303,6 @@ def _columns(connection: Any, table: str) -> list[str]:
     ).fetchall()]
 
 
-def _date_column(connection: Any, table: str) -> str | None:
-    columns = _columns(connection, table)
-    return next((c for c in ("score_date", "activity_date", "day", "date", "snapshot_day") if c in columns), None)
-
-
 def _resolve_day(connection: Any, day: dt.date | None) -> dt.date:
     if "fct_person_scores" not in _tables(connection):
         raise NothingPublishedError(f"{current_paths().published_db}: no fct_person_scores published yet")
@@ -359,23 +352,19 @@ def show_top(day: dt.date | None, network: str | None, limit: int) -> int:
             return 0
         if "fct_network_scores" not in _tables(connection):
             raise NothingPublishedError("no fct_network_scores published")
-        columns = _columns(connection, "fct_network_scores")
-        date_column = _date_column(connection, "fct_network_scores")
-        score_column = next((c for c in ("network_score", "score") if c in columns), None)
-        if date_column is None or score_column is None or "network" not in columns:
-            raise InfluenceError(f"fct_network_scores lacks a date, network or score column (has {', '.join(columns)})")
         networks = [n for (n,) in connection.execute("SELECT DISTINCT network FROM fct_network_scores ORDER BY 1").fetchall()]
         if network not in networks:
             raise InfluenceError(f"unknown network {network!r}; published networks: {', '.join(networks)}")
-        shown = [c for c in ("network_rank", "rank", "person_id", "account_key", "account_id", score_column) if c in columns]
         rows = connection.execute(
-            f"SELECT {', '.join(shown)} FROM fct_network_scores WHERE {date_column} = ? AND network = ? "
-            f"ORDER BY {score_column} DESC, {shown[-2] if len(shown) > 1 else score_column} LIMIT ?",
+            "SELECT n.network_rank, n.account_key, a.person_id, n.score, n.network_percentile, n.tier "
+            "FROM fct_network_scores n LEFT JOIN dim_accounts a USING (account_key) "
+            "WHERE n.score_date = ? AND n.network = ? ORDER BY n.network_rank, n.account_key LIMIT ?",
             [day, network, limit],
         ).fetchall()
         if not rows:
             raise NothingPublishedError(f"no {network} scores published for {day}")
-        _print_table(f"Top {limit} of {day} on {network}", shown, rows)
+        _print_table(f"Top {limit} of {day} on {network}",
+                     ["rank", "account", "person_id", "score", "percentile", "tier"], rows)
     return 0
 
 
@@ -394,42 +383,58 @@ def show_person(person_id: str, day: dt.date | None) -> int:
             raise NothingPublishedError(f"{person_id} has no score on {day}{hint}")
         _print_table(f"{person_id} on {day}", ["field", "value"], list(zip(columns, row, strict=True)))
         tables = _tables(connection)
-        for table in ("fct_network_scores", "fct_account_factors"):
-            if table not in tables:
-                continue
-            table_columns = _columns(connection, table)
-            date_column = _date_column(connection, table)
-            if "person_id" not in table_columns or date_column is None:
-                continue
+        if {"fct_network_scores", "dim_accounts"} <= tables:
+            # Per-network scores are per account; dim_accounts maps accounts to the person.
+            query = (
+                "SELECT n.network, n.account_key, n.score, n.network_rank, n.network_percentile, n.tier "
+                "FROM fct_network_scores n JOIN dim_accounts a USING (account_key) "
+                "WHERE a.person_id = ? AND n.score_date = ? ORDER BY n.score DESC, n.account_key"
+            )
+            rows = connection.execute(query, [person_id, day]).fetchall()
+            _print_table("per-network scores", ["network", "account", "score", "rank", "percentile", "tier"], rows)
+        if {"fct_account_factors", "dim_accounts"} <= tables:
+            factor_columns = [c for c in _columns(connection, "fct_account_factors")
+                              if c not in ("score_date", "model_version", "network", "last_engaged_date")]
             rows = connection.execute(
-                f"SELECT * FROM {table} WHERE person_id = ? AND {date_column} = ? ORDER BY ALL", [person_id, day]
+                f"SELECT {', '.join('f.' + c for c in factor_columns)} FROM fct_account_factors f "
+                "JOIN dim_accounts a USING (account_key) WHERE a.person_id = ? AND f.score_date = ? ORDER BY f.account_key",
+                [person_id, day],
             ).fetchall()
             if rows:
-                _print_table(f"{table} of {person_id} on {day}", table_columns, rows)
+                _print_table("factor values per account", ["factor", *[str(r[0]) for r in rows]],
+                             [(c, *[r[i] for r in rows]) for i, c in enumerate(factor_columns) if i > 0])
     return 0
 
 
 def show_status(limit: int) -> int:
     """Last runs, newest first, from the audit log (the published run_audit is rebuilt from it)."""
+    from rich.console import Console
+
     from influence import audit
 
-    rows = audit.read_audit_log(current_paths())
+    paths = current_paths()
+    rows = audit.read_audit_log(paths)
     if not rows:
-        raise NothingPublishedError(f"{current_paths().runs / audit.AUDIT_LOG_NAME}: no runs recorded yet")
-    shown = []
+        raise NothingPublishedError(f"{paths.runs / audit.AUDIT_LOG_NAME}: no runs recorded yet")
+    console = Console(highlight=False, soft_wrap=True)
+    console.print(f"last {min(limit, len(rows))} of {len(rows)} runs, newest first ({paths.runs / audit.AUDIT_LOG_NAME})")
     for row in reversed(rows[-limit:]):
-        events = sum((row.get("raw_events_by_network") or {}).values())
-        checks = f"{row.get('checks_passed', 0)} ok, {row.get('checks_warned', 0)} warn, {row.get('checks_failed', 0)} fail"
+        events = ", ".join(f"{network} {count:,}" for network, count in sorted((row.get("raw_events_by_network") or {}).items()))
+        persons = "" if row.get("persons_scored") is None else f", {row['persons_scored']:,} persons scored"
         seconds = sum((row.get("stage_seconds") or {}).values())
-        why = row.get("error") or "; ".join(row.get("warning_checks") or [])[:160]
-        shown.append((row["day"], row["status"], row.get("failed_stage") or "", f"{events:,}",
-                       f"{row.get('rows_quarantined', 0):,}", "" if row.get("persons_scored") is None else f"{row['persons_scored']:,}",
-                       checks, f"{seconds:.1f}s", row["run_id"], why))
-    _print_table(
-        f"Last {len(shown)} runs ({current_paths().runs / audit.AUDIT_LOG_NAME})",
-        ["day", "status", "failed at", "raw events", "quarantined", "persons", "checks", "time", "run id", "why / warnings"],
-        shown,
-    )
+        if row["status"] == "published":
+            headline = f"[green]published[/] {row['day']}"
+        else:
+            headline = f"[red]failed[/]    {row['day']} at {row.get('failed_stage')}"
+        console.print(f"{headline}  {row.get('finished_at', '')[:19]}  {seconds:.0f}s  run {row['run_id']}")
+        console.print(
+            f"    raw events: {events or 'none'}; quarantined {row.get('rows_quarantined', 0):,}{persons}; "
+            f"checks {row.get('checks_passed', 0)} ok, {row.get('checks_warned', 0)} warnings, {row.get('checks_failed', 0)} failed"
+        )
+        if row.get("error"):
+            console.print(f"    [red]why:[/] {row['error']}")
+        for warning in row.get("warning_checks") or []:
+            console.print(f"    [yellow]warning:[/] {warning}")
     return 0
 
 
