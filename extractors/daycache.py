@@ -35,7 +35,7 @@ from extractors.errors import SourceError
 from extractors.partition import PartitionManifest, write_partition, write_quarantine
 from extractors.schema import EVENTS, QUARANTINE
 
-CACHE_FORMAT_VERSION = "1"
+CACHE_FORMAT_VERSION = "2"
 
 # Rejected rows held back while no valid row has been seen yet to give them a day. A file whose
 # first rows are all unusable is not the source we expect: fail rather than buffer without bound.

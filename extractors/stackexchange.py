@@ -484,6 +484,12 @@ _EVENTS_SQL = """
 WITH posts AS (SELECT * FROM read_parquet($posts)),
 comments AS (SELECT * FROM read_parquet($comments)),
 votes AS (SELECT * FROM read_parquet($votes)),
+-- Owner lookup: one row per post id (the first in the file) so a duplicated post row cannot
+-- multiply the comments and votes joined to it.
+post_index AS (
+    SELECT post_id, arg_min(owner_id, source_line) AS owner_id, arg_min(parent_id, source_line) AS parent_id
+    FROM posts GROUP BY post_id
+),
 post_events AS (
     SELECT
         CASE p.post_type WHEN 1 THEN 'post:' WHEN 2 THEN 'answer:' ELSE 'posttype' || p.post_type || ':' END || p.post_id AS event_id,
@@ -500,7 +506,7 @@ post_events AS (
             WHEN p.post_type NOT IN (1, 2) THEN 'post_type_not_social'
             WHEN p.owner_id IS NULL THEN 'actor_unknown'
         END AS skip_reason
-    FROM posts p LEFT JOIN posts q ON p.post_type = 2 AND q.post_id = p.parent_id
+    FROM posts p LEFT JOIN post_index q ON p.post_type = 2 AND q.post_id = p.parent_id
 ),
 comment_events AS (
     SELECT
@@ -515,7 +521,7 @@ comment_events AS (
         c.source_line,
         c.day,
         CASE WHEN c.user_id IS NULL THEN 'actor_unknown' END
-    FROM comments c LEFT JOIN posts p ON p.post_id = c.post_id
+    FROM comments c LEFT JOIN post_index p ON p.post_id = c.post_id
 ),
 vote_events AS (
     SELECT
@@ -537,8 +543,8 @@ vote_events AS (
             WHEN v.vote_type = 1 AND q.owner_id IS NULL THEN 'actor_unknown'
         END
     FROM votes v
-    LEFT JOIN posts p ON p.post_id = v.post_id
-    LEFT JOIN posts q ON v.vote_type = 1 AND q.post_id = p.parent_id
+    LEFT JOIN post_index p ON p.post_id = v.post_id
+    LEFT JOIN post_index q ON v.vote_type = 1 AND q.post_id = p.parent_id
 )
 SELECT $network AS network, * FROM (
     SELECT * FROM post_events

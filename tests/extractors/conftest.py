@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import gzip
 import shutil
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -74,6 +75,12 @@ def real_higgs_lines(count: int) -> tuple[bytes, ...]:
 def real_xml_lines(site: str, kind: str) -> tuple[bytes, ...]:
     with gzip.open(REAL_SE / site / f"{kind}.xml.gz", "rb") as handle:
         return tuple(handle.readlines())
+
+
+def xml_rows(path: Path) -> list[dict[str, str]]:
+    """The attributes of every row of a (small) gzipped dump file, parsed the plain way."""
+    with gzip.open(path, "rb") as handle:
+        return [dict(element.attrib) for element in ET.parse(handle).getroot()]
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import gzip
 import shutil
-import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 
@@ -14,15 +13,10 @@ import pytest
 from extractors import stackexchange
 from extractors.errors import SourceError
 
-from conftest import BAD_INPUTS, REAL_SAMPLES, REAL_SE, SE_FIRST_DAY, Dirs
+from conftest import BAD_INPUTS, REAL_SAMPLES, REAL_SE, SE_FIRST_DAY, Dirs, xml_rows
 
 QC = "se_quantumcomputing"
 QC_HISTORY = [datetime.date(2018, 3, 12) + datetime.timedelta(days=offset) for offset in range(175)]  # ..2018-09-02
-
-
-def xml_rows(path: Path) -> list[dict[str, str]]:
-    with gzip.open(path, "rb") as handle:
-        return [dict(element.attrib) for element in ET.parse(handle).getroot()]
 
 
 def reference_events(site_dir: Path) -> tuple[dict[str, tuple], Counter]:
