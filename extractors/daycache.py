@@ -135,7 +135,8 @@ class RejectLog:
         if row["day"] is None:
             if len(self.pending) >= MAX_LEADING_REJECTS:
                 raise SourceError(
-                    self.source_path, f"the first {MAX_LEADING_REJECTS} rows are all unusable (first: {self.pending[0]['detail']})"
+                    self.source_path,
+                    f"the first {MAX_LEADING_REJECTS} rows are all unusable (first: {self.pending[0]['detail']})",
                 )
             self.pending.append(row)
         else:

@@ -107,7 +107,9 @@ def extract_day(
 
 def _accounts_seen(events: pa.Table, day: datetime.date) -> pa.Table:
     """Every account acting or acted on that day; the export has no profile attributes."""
-    seen = pc.unique(pa.chunked_array(events["actor_account_id"].chunks + events["target_account_id"].chunks, pa.string()))
+    seen = pc.unique(
+        pa.chunked_array(events["actor_account_id"].chunks + events["target_account_id"].chunks, pa.string())
+    )
     seen = seen.filter(pc.is_valid(seen))
     # Numeric order reads naturally and is deterministic.
     ordered = sorted(seen.to_pylist(), key=int)
@@ -155,7 +157,13 @@ def _parse_into_cache(path: Path, cache_dir: Path) -> None:
                     text = raw.decode("utf-8")
                 except UnicodeDecodeError as error:
                     shown = raw.decode("utf-8", "backslashreplace").rstrip("\r\n")
-                    rejects.reject("events", line_no, shown, "undecodable_bytes", f"not UTF-8: {error.reason} at byte {error.start}")
+                    rejects.reject(
+                        "events",
+                        line_no,
+                        shown,
+                        "undecodable_bytes",
+                        f"not UTF-8: {error.reason} at byte {error.start}",
+                    )
                     continue
                 fields = text.split()
                 problem = _check_fields(fields, newest_plausible_ts)
@@ -186,7 +194,10 @@ def _parse_into_cache(path: Path, cache_dir: Path) -> None:
 def _check_fields(fields: list[str], newest_plausible_ts: int) -> tuple[str, str] | None:
     """(reason, detail) when the split line is not a usable interaction, else None."""
     if len(fields) != 4:
-        return "wrong_column_count", f"expected 4 space-separated columns (userA userB timestamp type), got {len(fields)}"
+        return (
+            "wrong_column_count",
+            f"expected 4 space-separated columns (userA userB timestamp type), got {len(fields)}",
+        )
     for name, value in (("userA", fields[0]), ("userB", fields[1])):
         if not (value.isascii() and value.isdigit()):
             return "non_numeric_id", f"{name} {value!r} is not a non-negative integer"
@@ -200,10 +211,15 @@ def _check_fields(fields: list[str], newest_plausible_ts: int) -> tuple[str, str
     return None
 
 
-def _events_batch(actors: list[str], targets: list[str], stamps: list[int], kinds: list[str], lines: list[int]) -> pa.Table:
+def _events_batch(
+    actors: list[str], targets: list[str], stamps: list[int], kinds: list[str], lines: list[int]
+) -> pa.Table:
     count = len(lines)
     seconds = pa.array(stamps, pa.int64())
-    event_ids = [f"{kind.lower()}:{actor}:{target}:{stamp}" for kind, actor, target, stamp in zip(kinds, actors, targets, stamps)]
+    event_ids = [
+        f"{kind.lower()}:{actor}:{target}:{stamp}"
+        for kind, actor, target, stamp in zip(kinds, actors, targets, stamps, strict=True)
+    ]
     return pa.table(
         {
             "network": pa.array([NETWORK] * count, pa.string()),

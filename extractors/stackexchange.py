@@ -251,7 +251,12 @@ def _site_day(site: Site, key_dir: Path, day: datetime.date) -> dict[str, Entity
     community = pc.sum(is_community.cast(pa.int64())).as_py() or 0
     if community:
         skipped["community_user_not_a_person"] = community
-    no_account = pc.sum(pc.and_(pc.invert(has_account), pc.and_(pc.invert(invalid), pc.invert(is_community))).cast(pa.int64())).as_py() or 0
+    no_account = (
+        pc.sum(
+            pc.and_(pc.invert(has_account), pc.and_(pc.invert(invalid), pc.invert(is_community))).cast(pa.int64())
+        ).as_py()
+        or 0
+    )
     if no_account:
         skipped["no_account_id"] = no_account
     links = pa.table(
@@ -330,7 +335,13 @@ def _stage_file(kind: str, path: Path, target: Path, rejects_writer: BatchWriter
     try:
         for ordinal, element in _rows(path, LAYOUT[kind][0]):
             if element.tag != "row":
-                rejects.reject(entity, ordinal, _serialize(element), "unexpected_element", f"<{element.tag}> where <row> was expected")
+                rejects.reject(
+                    entity,
+                    ordinal,
+                    _serialize(element),
+                    "unexpected_element",
+                    f"<{element.tag}> where <row> was expected",
+                )
                 continue
             attributes = element.attrib
             try:
@@ -342,8 +353,12 @@ def _stage_file(kind: str, path: Path, target: Path, rejects_writer: BatchWriter
             rejects.valid_row(row["day"])
             if kind == "Users" and row["account_id_invalid"]:
                 rejects.reject(
-                    "identity_links", ordinal, _serialize(element), "non_numeric_value",
-                    f"AccountId {attributes.get('AccountId')!r} is not an integer", row["day"],
+                    "identity_links",
+                    ordinal,
+                    _serialize(element),
+                    "non_numeric_value",
+                    f"AccountId {attributes.get('AccountId')!r} is not an integer",
+                    row["day"],
                 )
             writer.append(row)
             valid += 1
@@ -380,7 +395,9 @@ def _rows(path: Path, root_tag: str) -> Iterator[tuple[int, ET.Element]]:
                     root.clear()  # drops the consumed row (and anything before it)
     except ET.ParseError as error:
         line, column = error.position
-        raise SourceError(path, f"not well-formed XML at line {line}, column {column} (after row {ordinal}): {error.msg}") from error
+        raise SourceError(
+            path, f"not well-formed XML at line {line}, column {column} (after row {ordinal}): {error.msg}"
+        ) from error
     except (EOFError, gzip.BadGzipFile, zlib.error) as error:
         raise SourceError(path, f"unreadable gzip after row {ordinal} (truncated or corrupt): {error}") from error
 
@@ -421,7 +438,9 @@ def _timestamp(attributes: dict[str, str], newest: datetime.datetime) -> datetim
     return parsed
 
 
-def _parse_row(kind: str, attributes: dict[str, str], required: tuple[str, ...], newest: datetime.datetime) -> dict[str, Any]:
+def _parse_row(
+    kind: str, attributes: dict[str, str], required: tuple[str, ...], newest: datetime.datetime
+) -> dict[str, Any]:
     for name in required:
         if name not in attributes:
             raise _RowProblem("missing_attribute", f"required attribute {name} is missing")

@@ -74,14 +74,24 @@ def higgs_cases() -> None:
     )
     write(
         "higgs/non_numeric_ids.txt.gz",
-        gz(with_lines({7: b"user26375 168366 1341101183 MT\n", 9: b"376989 -5 1341101192 RT\n",
-                       11: b"376989 13813 13411011xx RT\n"})),
+        gz(
+            with_lines(
+                {
+                    7: b"user26375 168366 1341101183 MT\n",
+                    9: b"376989 -5 1341101192 RT\n",
+                    11: b"376989 13813 13411011xx RT\n",
+                }
+            )
+        ),
     )
     write(
         "higgs/future_timestamp.txt.gz",
         gz(with_lines({8: b"376989 13813 4102444800 RT\n", 9: b"376989 13813 0 RT\n"})),
     )
-    write("higgs/unknown_event_type.txt.gz", gz(with_lines({6: b"26375 168366 1341101183 LK\n", 10: b"26375 168366 1341101183 rt\n"})))
+    write(
+        "higgs/unknown_event_type.txt.gz",
+        gz(with_lines({6: b"26375 168366 1341101183 LK\n", 10: b"26375 168366 1341101183 rt\n"})),
+    )
     write("higgs/latin1_bytes.txt.gz", gz(with_lines({4: b"caf\xe9 168366 1341101183 MT\n"})))
     write("higgs/duplicated_lines.txt.gz", gz(with_lines({}, inserts={4: base[2]})))
     write("higgs/crlf_line_endings.txt.gz", gz(b"".join(line.rstrip(b"\n") + b"\r\n" for line in base)))
@@ -100,7 +110,9 @@ def stackexchange_cases() -> None:
     malformed[2] = malformed[2].replace(b' CreationDate="2018-03-12T17:16:15.717"', b"")  # Id 4, question
     malformed[5] = malformed[5].replace(b'OwnerUserId="', b'OwnerUserId="abc')
     malformed[7] = malformed[7].replace(b'CreationDate="2018-03-12T', b'CreationDate="yesterday T')
-    malformed[9] = malformed[9].replace(b'PostTypeId="1"', b'PostTypeId="42"').replace(b'PostTypeId="2"', b'PostTypeId="42"')
+    malformed[9] = (
+        malformed[9].replace(b'PostTypeId="1"', b'PostTypeId="42"').replace(b'PostTypeId="2"', b'PostTypeId="42"')
+    )
     answer = next(index for index, row in enumerate(malformed) if b'PostTypeId="2"' in row and index > 10)
     malformed[answer] = malformed[answer].replace(b' ParentId="', b' ParentID="')
     write("stackexchange/posts_malformed_rows/Posts.xml.gz", gz(head + b"".join(malformed) + tail))
@@ -112,7 +124,10 @@ def stackexchange_cases() -> None:
         "stackexchange/posts_all_renamed/Posts.xml.gz",
         gz(head + b"".join(row.replace(b"CreationDate=", b"CreationTime=") for row in posts) + tail),
     )
-    write("stackexchange/posts_wrong_root/Posts.xml.gz", gz(head.replace(b"<posts>", b"<users>") + b"".join(posts) + b"</users>\n"))
+    write(
+        "stackexchange/posts_wrong_root/Posts.xml.gz",
+        gz(head.replace(b"<posts>", b"<users>") + b"".join(posts) + b"</users>\n"),
+    )
     duplicated = posts[:5] + [posts[4]] + posts[5:]
     write("stackexchange/posts_duplicated_row/Posts.xml.gz", gz(head + b"".join(duplicated) + tail))
 
@@ -121,7 +136,7 @@ def stackexchange_cases() -> None:
     latin1[3] = latin1[3].replace(b'DisplayName="', b'DisplayName="Jos\xe9 ', 1)
     write("stackexchange/users_latin1/Users.xml.gz", gz(head + b"".join(latin1) + tail))
     assert head.startswith(BOM), "the real dump starts with a UTF-8 BOM"
-    write("stackexchange/users_no_bom/Users.xml.gz", gz(head[len(BOM):] + b"".join(users) + tail))
+    write("stackexchange/users_no_bom/Users.xml.gz", gz(head[len(BOM) :] + b"".join(users) + tail))
     bad_account = list(users)
     bad_account[5] = bad_account[5].replace(b'AccountId="', b'AccountId="x')
     write("stackexchange/users_bad_account_id/Users.xml.gz", gz(head + b"".join(bad_account) + tail))

@@ -37,7 +37,12 @@ class Dirs:
     cache: Path
 
     def kwargs(self) -> dict[str, Path]:
-        return {"samples_dir": self.samples, "raw_dir": self.raw, "quarantine_dir": self.quarantine, "cache_dir": self.cache}
+        return {
+            "samples_dir": self.samples,
+            "raw_dir": self.raw,
+            "quarantine_dir": self.quarantine,
+            "cache_dir": self.cache,
+        }
 
     def events(self, network: str, day: datetime.date) -> pa.Table:
         return pq.read_table(partition_dir(self.raw, network, "events", day) / "part-0.parquet")
@@ -106,7 +111,9 @@ def se_site(dirs: Dirs) -> Callable[..., Path]:
     dump (``SE_SLICE``), optionally with some files taken as they are from elsewhere (a corpus
     file) or cut to other row counts."""
 
-    def build(site: str = "quantumcomputing", replace: dict[str, Path] | None = None, rows: dict[str, int] | None = None) -> Path:
+    def build(
+        site: str = "quantumcomputing", replace: dict[str, Path] | None = None, rows: dict[str, int] | None = None
+    ) -> Path:
         directory = dirs.samples / "stackexchange" / site
         directory.mkdir(parents=True, exist_ok=True)
         counts = {**SE_SLICE, **(rows or {})}
@@ -117,7 +124,9 @@ def se_site(dirs: Dirs) -> Callable[..., Path]:
                 continue
             lines = real_xml_lines("quantumcomputing", kind)
             header, body = lines[:2], [line for line in lines[2:] if line.lstrip().startswith(b"<row")]
-            target.write_bytes(gzip_bytes(b"".join(header) + b"".join(body[: counts[kind]]) + f"</{kind.lower()}>\n".encode()))
+            target.write_bytes(
+                gzip_bytes(b"".join(header) + b"".join(body[: counts[kind]]) + f"</{kind.lower()}>\n".encode())
+            )
         return directory
 
     return build

@@ -103,8 +103,17 @@ def test_higgs_crlf_line_endings_are_not_damage(dirs, higgs_file):
 
 # case -> (file kind, entity, {row ordinal: reason})
 SE_QUARANTINED = {
-    "posts_malformed_rows": ("Posts", "events", {3: "missing_attribute", 6: "non_numeric_value", 8: "bad_timestamp",
-                                                 10: "unknown_post_type", 12: "missing_attribute"}),
+    "posts_malformed_rows": (
+        "Posts",
+        "events",
+        {
+            3: "missing_attribute",
+            6: "non_numeric_value",
+            8: "bad_timestamp",
+            10: "unknown_post_type",
+            12: "missing_attribute",
+        },
+    ),
     "posts_renamed_attribute": ("Posts", "events", {4: "missing_attribute"}),
     "votes_malformed": ("Votes", "events", {11: "non_numeric_value", 21: "unknown_vote_type", 31: "missing_attribute"}),
     "votes_unexpected_element": ("Votes", "events", {51: "unexpected_element"}),
@@ -113,7 +122,10 @@ SE_QUARANTINED = {
 SE_FAILING = {
     "posts_truncated_gzip": ("Posts", "unreadable gzip after row"),
     "posts_partial_xml": ("Posts", "not well-formed XML at line 13"),
-    "posts_all_renamed": ("Posts", "none of its 30 rows is usable (first: line 1: required attribute CreationDate is missing)"),
+    "posts_all_renamed": (
+        "Posts",
+        "none of its 30 rows is usable (first: line 1: required attribute CreationDate is missing)",
+    ),
     "posts_wrong_root": ("Posts", "root element <users>, expected <posts>"),
     "users_latin1": ("Users", "not well-formed XML at line 6"),
     "comments_empty_file": ("Comments", "empty file (0 bytes)"),
@@ -161,8 +173,11 @@ def test_se_renamed_attribute_row_is_the_only_loss_and_extra_attributes_are_igno
     # Row 4 (post 5, an answer) lost its CreationDate; row 5 (post 6) gained FutureAttribute="yes".
     # With post 5 quarantined, its owner is unknown: the anonymous votes on it go with it
     # (skipped as target_unknown, counted in the manifest).
-    votes_on_5 = {f"vote:{row['Id']}" for row in xml_rows(dirs.samples / "stackexchange" / "quantumcomputing" / "Votes.xml.gz")
-                  if row["PostId"] == "5" and row["VoteTypeId"] in ("2", "3")}
+    votes_on_5 = {
+        f"vote:{row['Id']}"
+        for row in xml_rows(dirs.samples / "stackexchange" / "quantumcomputing" / "Votes.xml.gz")
+        if row["PostId"] == "5" and row["VoteTypeId"] in ("2", "3")
+    }
     assert votes_on_5 and clean - damaged == {"answer:5"} | votes_on_5
     assert "post:6" in damaged
     assert not partition_dir(dirs.quarantine, QC, "events", SE_FIRST_DAY).exists()  # stale quarantine removed

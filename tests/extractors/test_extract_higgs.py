@@ -50,7 +50,11 @@ def test_real_lines_become_events_accounts_and_empty_links(dirs, higgs_file):
     assert events[0]["event_type"] == "mention"
     assert events[0]["occurred_at"] == datetime.datetime(2012, 7, 1, 0, 2, 52, tzinfo=datetime.UTC)
     assert events[1]["event_type"] == "reply" and events[1]["source_line"] == 2
-    assert (events[2]["event_type"], events[2]["actor_account_id"], events[2]["target_account_id"]) == ("reshare", "376989", "50329")
+    assert (events[2]["event_type"], events[2]["actor_account_id"], events[2]["target_account_id"]) == (
+        "reshare",
+        "376989",
+        "50329",
+    )
     assert all(row["network"] == "twitter" and row["source_file"] == "higgs-activity_time.txt.gz" for row in events)
     assert all(row["target_post_id"] is None and row["post_id"] is None for row in events)
     keep = ["event_id", "event_type", "actor_account_id", "target_account_id", "occurred_at", "source_line"]
@@ -66,9 +70,13 @@ def test_real_lines_become_events_accounts_and_empty_links(dirs, higgs_file):
     by_entity = {manifest.entity: manifest for manifest in manifests}
     assert set(by_entity) == {"events", "accounts", "identity_links"}
     assert by_entity["events"].rows_read == by_entity["events"].rows_written == len(events) == 3000
-    assert by_entity["events"].self_interactions == sum(row["actor_account_id"] == row["target_account_id"] for row in events)
+    assert by_entity["events"].self_interactions == sum(
+        row["actor_account_id"] == row["target_account_id"] for row in events
+    )
     assert by_entity["accounts"].rows_written == len(accounts)
-    assert by_entity["events"].source_sha256 == {"higgs-activity_time.txt.gz": higgs.sha256_of(dirs.samples / "higgs" / "higgs-activity_time.txt.gz")}
+    assert by_entity["events"].source_sha256 == {
+        "higgs-activity_time.txt.gz": higgs.sha256_of(dirs.samples / "higgs" / "higgs-activity_time.txt.gz")
+    }
     assert dirs.manifest("twitter", "events", JULY_1) == by_entity["events"]
 
 
@@ -84,7 +92,11 @@ def test_lines_split_at_utc_midnight_and_empty_days_still_get_partitions(dirs, h
 
     quiet = datetime.date(2012, 6, 30)
     manifests = higgs.extract_day(quiet, **dirs.kwargs())
-    assert [(manifest.entity, manifest.rows_read) for manifest in manifests] == [("events", 0), ("accounts", 0), ("identity_links", 0)]
+    assert [(manifest.entity, manifest.rows_read) for manifest in manifests] == [
+        ("events", 0),
+        ("accounts", 0),
+        ("identity_links", 0),
+    ]
     for entity in ("events", "accounts", "identity_links"):
         assert dirs.table("twitter", entity, quiet).num_rows == 0
 
@@ -99,7 +111,9 @@ def test_whole_week_of_the_real_export_adds_up(dirs):
     written = {}
     for offset in range(7):
         day = JULY_1 + datetime.timedelta(days=offset)
-        manifests = higgs.extract_day(day, samples_dir=REAL_SAMPLES, raw_dir=dirs.raw, quarantine_dir=dirs.quarantine, cache_dir=dirs.cache)
+        manifests = higgs.extract_day(
+            day, samples_dir=REAL_SAMPLES, raw_dir=dirs.raw, quarantine_dir=dirs.quarantine, cache_dir=dirs.cache
+        )
         events = next(manifest for manifest in manifests if manifest.entity == "events")
         assert events.rows_read == events.rows_written and events.rows_rejected == 0
         written[day] = events.rows_written
@@ -127,7 +141,10 @@ def test_parsed_once_per_content(dirs, higgs_file, monkeypatch):
 def test_re_extracting_a_day_is_idempotent(dirs, higgs_file):
     higgs_file(gzip_bytes(b"".join(real_higgs_lines(1000))))
     higgs.extract_day(JULY_1, **dirs.kwargs())
-    first = {entity: (partition_dir(dirs.raw, "twitter", entity, JULY_1) / "part-0.parquet").read_bytes() for entity in ("events", "accounts", "identity_links")}
+    first = {
+        entity: (partition_dir(dirs.raw, "twitter", entity, JULY_1) / "part-0.parquet").read_bytes()
+        for entity in ("events", "accounts", "identity_links")
+    }
     first_manifest = dirs.manifest("twitter", "events", JULY_1)
 
     higgs.extract_day(JULY_1, **dirs.kwargs())

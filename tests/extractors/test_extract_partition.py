@@ -9,7 +9,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from extractors import partition
-from extractors.partition import MANIFEST_FILE, PARQUET_FILE, PartitionManifest, partition_dir, write_partition, write_quarantine
+from extractors.partition import (
+    MANIFEST_FILE,
+    PARQUET_FILE,
+    PartitionManifest,
+    partition_dir,
+    write_partition,
+    write_quarantine,
+)
 from extractors.schema import ACCOUNTS, EVENTS, QUARANTINE
 
 DAY = datetime.date(2012, 7, 4)
@@ -27,7 +34,9 @@ def real_events(rows: list[tuple[str, str, int, str]]) -> pa.Table:
             "target_account_id": [b for _, b, *_ in rows],
             "target_post_id": pa.nulls(len(rows), pa.string()),
             "post_id": pa.nulls(len(rows), pa.string()),
-            "occurred_at": pa.array([ts * 1_000_000 for _, _, ts, _ in rows], pa.int64()).cast(pa.timestamp("us", tz="UTC")),
+            "occurred_at": pa.array([ts * 1_000_000 for _, _, ts, _ in rows], pa.int64()).cast(
+                pa.timestamp("us", tz="UTC")
+            ),
             "source_file": ["higgs-activity_time.txt.gz"] * len(rows),
             "source_line": pa.array(range(1, len(rows) + 1), pa.int64()),
         },
@@ -35,12 +44,23 @@ def real_events(rows: list[tuple[str, str, int, str]]) -> pa.Table:
     )
 
 
-LINES = [("223789", "213163", 1341100972, "MT"), ("223789", "213163", 1341100972, "RE"), ("376989", "50329", 1341101181, "RT")]
+LINES = [
+    ("223789", "213163", 1341100972, "MT"),
+    ("223789", "213163", 1341100972, "RE"),
+    ("376989", "50329", 1341101181, "RT"),
+]
 
 
 def manifest_for(table: pa.Table, **overrides) -> PartitionManifest:
-    values = dict(network="twitter", entity="events", day=DAY, source_files=["higgs-activity_time.txt.gz"],
-                  source_sha256={"higgs-activity_time.txt.gz": "0" * 64}, rows_read=table.num_rows, rows_written=table.num_rows)
+    values = dict(
+        network="twitter",
+        entity="events",
+        day=DAY,
+        source_files=["higgs-activity_time.txt.gz"],
+        source_sha256={"higgs-activity_time.txt.gz": "0" * 64},
+        rows_read=table.num_rows,
+        rows_written=table.num_rows,
+    )
     values.update(overrides)
     return PartitionManifest(**values)
 
@@ -82,7 +102,10 @@ def test_rewrite_replaces_exactly_that_day(tmp_path, monkeypatch, atomic_exchang
     assert pq.read_table(partition_dir(tmp_path, "twitter", "events", DAY) / PARQUET_FILE).num_rows == 2
     assert PartitionManifest.read(partition_dir(tmp_path, "twitter", "events", DAY)).rows_written == 2
     assert pq.read_table(partition_dir(tmp_path, "twitter", "events", other_day) / PARQUET_FILE).num_rows == 3
-    assert sorted(path.name for path in (tmp_path / "twitter" / "events").iterdir()) == ["dt=2012-07-03", "dt=2012-07-04"]
+    assert sorted(path.name for path in (tmp_path / "twitter" / "events").iterdir()) == [
+        "dt=2012-07-03",
+        "dt=2012-07-04",
+    ]
 
 
 def test_manifest_counts_must_add_up(tmp_path):
@@ -90,9 +113,17 @@ def test_manifest_counts_must_add_up(tmp_path):
     with pytest.raises(ValueError, match="rows_read 5 != written 3"):
         write_partition(tmp_path, "twitter", "events", DAY, table, manifest_for(table, rows_read=5))
     with pytest.raises(ValueError, match="rejected_by_reason"):
-        manifest_for(table, rows_read=4, rows_rejected=1, rejected_by_reason={"wrong_column_count": 2}).check_accounting()
-    manifest_for(table, rows_read=5, rows_rejected=1, rejected_by_reason={"wrong_column_count": 1},
-                 rows_skipped=1, skipped_by_reason={"vote_type_not_social": 1}).check_accounting()
+        manifest_for(
+            table, rows_read=4, rows_rejected=1, rejected_by_reason={"wrong_column_count": 2}
+        ).check_accounting()
+    manifest_for(
+        table,
+        rows_read=5,
+        rows_rejected=1,
+        rejected_by_reason={"wrong_column_count": 1},
+        rows_skipped=1,
+        skipped_by_reason={"vote_type_not_social": 1},
+    ).check_accounting()
     with pytest.raises(ValueError, match="manifest says 2"):
         write_partition(tmp_path, "twitter", "events", DAY, table, manifest_for(table, rows_written=2, rows_read=2))
     assert not (tmp_path / "twitter").exists()
@@ -109,7 +140,9 @@ def test_a_table_not_matching_the_contract_schema_is_refused(tmp_path):
 
 def test_manifest_json_round_trip(tmp_path):
     table = real_events(LINES)
-    written = manifest_for(table, rows_read=4, rows_rejected=1, rejected_by_reason={"unknown_event_type": 1}, duplicate_event_ids=0)
+    written = manifest_for(
+        table, rows_read=4, rows_rejected=1, rejected_by_reason={"unknown_event_type": 1}, duplicate_event_ids=0
+    )
     directory = write_partition(tmp_path, "twitter", "events", DAY, table, written)
     assert PartitionManifest.read(directory) == written
     assert written.written_at.endswith("+00:00")
@@ -117,8 +150,14 @@ def test_manifest_json_round_trip(tmp_path):
 
 def test_quarantine_partition_exists_only_while_rows_are_rejected(tmp_path):
     rejected = pa.table(
-        {"network": ["twitter"], "source_file": ["higgs-activity_time.txt.gz"], "source_line": pa.array([7], pa.int64()),
-         "raw_record": ["223789 213163 1341100972"], "reason": ["wrong_column_count"], "detail": ["expected 4, got 3"]},
+        {
+            "network": ["twitter"],
+            "source_file": ["higgs-activity_time.txt.gz"],
+            "source_line": pa.array([7], pa.int64()),
+            "raw_record": ["223789 213163 1341100972"],
+            "reason": ["wrong_column_count"],
+            "detail": ["expected 4, got 3"],
+        },
         schema=QUARANTINE,
     )
     where = write_quarantine(tmp_path, "twitter", "events", DAY, rejected)

@@ -35,12 +35,24 @@ def reference_events(site_dir: Path) -> tuple[dict[str, tuple], Counter]:
         elif row["PostTypeId"] == "1":
             events[f"post:{row['Id']}"] = ("post", row["OwnerUserId"], None, None, row["Id"])
         else:
-            events[f"answer:{row['Id']}"] = ("answer", row["OwnerUserId"], owner(row["ParentId"]), row["ParentId"], row["Id"])
+            events[f"answer:{row['Id']}"] = (
+                "answer",
+                row["OwnerUserId"],
+                owner(row["ParentId"]),
+                row["ParentId"],
+                row["Id"],
+            )
     for row in xml_rows(site_dir / "Comments.xml.gz"):
         if "UserId" not in row:
             skipped["actor_unknown"] += 1
         else:
-            events[f"comment:{row['Id']}"] = ("comment", row["UserId"], owner(row["PostId"]), row["PostId"], f"c{row['Id']}")
+            events[f"comment:{row['Id']}"] = (
+                "comment",
+                row["UserId"],
+                owner(row["PostId"]),
+                row["PostId"],
+                f"c{row['Id']}",
+            )
     for row in xml_rows(site_dir / "Votes.xml.gz"):
         kind = {"1": "accept", "2": "like", "3": "downvote", "5": "favourite"}.get(row["VoteTypeId"])
         if kind is None:
@@ -61,7 +73,13 @@ def reference_events(site_dir: Path) -> tuple[dict[str, tuple], Counter]:
 
 def written_events(dirs: Dirs, network: str, day: datetime.date) -> dict[str, tuple]:
     return {
-        row["event_id"]: (row["event_type"], row["actor_account_id"], row["target_account_id"], row["target_post_id"], row["post_id"])
+        row["event_id"]: (
+            row["event_type"],
+            row["actor_account_id"],
+            row["target_account_id"],
+            row["target_post_id"],
+            row["post_id"],
+        )
         for row in dirs.events(network, day).to_pylist()
     }
 
@@ -139,7 +157,10 @@ def test_missing_dump_file_is_a_source_error(dirs, se_site):
     (site_dir / "Votes.xml.gz").unlink()
     with pytest.raises(SourceError) as raised:
         stackexchange.extract_day(SE_FIRST_DAY, **dirs.kwargs())
-    assert str(raised.value) == f"{site_dir / 'Votes.xml.gz'}: missing file (a site needs Users, Posts, Comments and Votes .xml.gz)"
+    assert (
+        str(raised.value)
+        == f"{site_dir / 'Votes.xml.gz'}: missing file (a site needs Users, Posts, Comments and Votes .xml.gz)"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +175,9 @@ def qc_history(tmp_path_factory) -> tuple[Dirs, dict]:
 
 def test_whole_history_adds_up(qc_history):
     dirs, manifests = qc_history
-    posts, comments, votes, users = (xml_rows(REAL_SE / "quantumcomputing" / f"{kind}.xml.gz") for kind in ("Posts", "Comments", "Votes", "Users"))
+    posts, comments, votes, users = (
+        xml_rows(REAL_SE / "quantumcomputing" / f"{kind}.xml.gz") for kind in ("Posts", "Comments", "Votes", "Users")
+    )
     events = [m for day in QC_HISTORY for m in manifests[day] if m.network == QC and m.entity == "events"]
     # Every row of the dump falls on one of the 175 days and is read exactly once.
     assert sum(m.rows_read for m in events) == len(posts) + len(comments) + len(votes) == 1986 + 3413 + 12560
@@ -210,7 +233,11 @@ def test_dump_is_parsed_once(qc_history, monkeypatch, tmp_path):
     monkeypatch.setattr(stackexchange, "_build_site_cache", must_not_parse)
     elsewhere = Dirs(REAL_SAMPLES, tmp_path / "raw", tmp_path / "quarantine", dirs.cache)
     stackexchange.extract_day(datetime.date(2018, 5, 1), **elsewhere.kwargs())
-    assert elsewhere.events(QC, datetime.date(2018, 5, 1)).num_rows == dirs.events(QC, datetime.date(2018, 5, 1)).num_rows > 0
+    assert (
+        elsewhere.events(QC, datetime.date(2018, 5, 1)).num_rows
+        == dirs.events(QC, datetime.date(2018, 5, 1)).num_rows
+        > 0
+    )
 
     copy = tmp_path / "samples"
     shutil.copytree(REAL_SAMPLES / "stackexchange", copy / "stackexchange")
@@ -218,4 +245,6 @@ def test_dump_is_parsed_once(qc_history, monkeypatch, tmp_path):
         gzip.compress(gzip.decompress((REAL_SE / "conlang" / "Votes.xml.gz").read_bytes()), mtime=0, compresslevel=1)
     )
     with pytest.raises(AssertionError, match="re-parsed"):
-        stackexchange.extract_day(datetime.date(2018, 5, 1), **Dirs(copy, tmp_path / "raw", tmp_path / "q", dirs.cache).kwargs())
+        stackexchange.extract_day(
+            datetime.date(2018, 5, 1), **Dirs(copy, tmp_path / "raw", tmp_path / "q", dirs.cache).kwargs()
+        )
