@@ -246,10 +246,13 @@ def _observed(result: ExpectationValidationResult) -> str:
     if "observed_value" in detail:
         return _one_line(f"observed {detail['observed_value']}")
     if "unexpected_count" in detail:
+        # GX judges non-null values only (nulls are their own check): say so when there are nulls.
         count = detail.get("unexpected_count") or 0
-        total = detail.get("element_count") or 0
-        percent = detail.get("unexpected_percent") or 0.0
-        text = f"{count} of {total} rows unexpected ({percent:.3g}%)"
+        missing = detail.get("missing_count") or 0
+        judged = (detail.get("element_count") or 0) - missing
+        percent = detail.get("unexpected_percent_nonmissing", detail.get("unexpected_percent")) or 0.0
+        what = "non-null values" if missing else "rows"
+        text = f"{count} of {judged} {what} unexpected ({percent:.3g}%)"
         examples = detail.get("partial_unexpected_list") or []
         if count and examples:
             text += f", e.g. {examples[:3]}"
