@@ -1,0 +1,807 @@
+"""`make bench`: the daily pipeline on synthetic data at S/M/L scale, measured by the OS.
+
+    python -m influence.bench --scales S,M,L --days 10 --repeats 3     # measure, then write the report
+    python -m influence.bench --scales L --days 2 --repeats 1          # add/replace L, keep S and M
+    python -m influence.bench report                                   # rewrite bench.md from bench.json
+    python -m influence.bench pagerank --scale M                       # SQL PageRank vs scipy on M
+    python -m influence.bench backfill                                 # SE quantumcomputing history
+    python -m influence.bench make-run                                 # the bundled `make run`
+
+How a day is measured. Every stage of the DAG (extract, validate_raw, dbt_build, validate_marts,
+publish) is run as its own process under `/usr/bin/time -v`, calling the real stage function of
+`influence.pipeline` (`python -m influence.bench stage <stage> ...`), exactly as an Airflow worker
+runs one task per process. Each stage gets: process wall time, the stage's own work time (the
+`seconds` the pipeline records in `<runs>/<day>/<run id>/<stage>.json`), and peak resident memory
+(GNU time's "Maximum resident set size": the largest process of the stage's process tree, so the
+dbt child process is covered). Per dbt model times come from dbt's run_results.json. A day is run
+`--repeats` times (the same day again: dbt models are delete+insert by day, so a repeat rebuilds
+exactly that day) and medians are reported.
+
+Orchestration overhead: the same day is also run once through the Airflow DAG (`influence run`,
+i.e. `dag.test` in one process) under `/usr/bin/time -v`; overhead = DAG wall − the work of its
+tasks, where work = stage seconds minus dbt's own start-up and parsing (dbt stage seconds − sum of
+node execution times). So overhead counts Airflow start-up, DAG parsing, task dispatch, Python
+imports and dbt start-up/parsing.
+
+Each scale works in its own directory (`--work-dir`, default data/bench/<scale>), fresh at the
+start of a measurement. Results are merged into reports/bench.json after every day, so an
+interrupted or partial run (say L for two days only) still reports what it measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from influence.settings import PROJECT_ROOT, Paths
+
+REPORTS_DIR = PROJECT_ROOT / "reports"
+BENCH_JSON = REPORTS_DIR / "bench.json"
+BENCH_MD = REPORTS_DIR / "bench.md"
+BENCH_PNG = REPORTS_DIR / "bench.png"
+GNU_TIME = "/usr/bin/time"
+DEFAULT_SOURCES = ("synthetic",)
+STAGES = ("extract", "validate_raw", "dbt_build", "validate_marts", "publish")
+DEFAULT_START = dt.date(2024, 1, 1)
+
+# What the issue asks for (measured and reported, never asserted in tests).
+TARGETS = {
+    "L_daily_wall_seconds": 300.0,
+    "L_peak_memory_gb": 12.0,
+    "M_daily_wall_seconds": 60.0,
+    "day10_over_day2": 1.25,
+    "M_orchestration_overhead_share": 0.20,
+    "pagerank_spearman": 0.999,
+    "se_backfill_seconds": 600.0,
+    "make_run_seconds": 300.0,
+}
+
+
+# ------------------------------------------------------------------------------ OS measurement
+
+
+def _parse_gnu_time(stderr: str) -> dict[str, float]:
+    """The fields of `/usr/bin/time -v` we use: wall, user, system seconds and peak RSS."""
+    values: dict[str, float] = {}
+    for line in stderr.splitlines():
+        line = line.strip()
+        if line.startswith("Maximum resident set size (kbytes):"):
+            values["peak_rss_mb"] = int(line.rsplit(":", 1)[1]) / 1024
+        elif line.startswith("User time (seconds):"):
+            values["user_seconds"] = float(line.rsplit(":", 1)[1])
+        elif line.startswith("System time (seconds):"):
+            values["system_seconds"] = float(line.rsplit(":", 1)[1])
+        elif line.startswith("Elapsed (wall clock) time"):
+            clock = line.split("):", 1)[1].strip()
+            seconds = 0.0
+            for part in clock.split(":"):
+                seconds = seconds * 60 + float(part)
+            values["time_wall_seconds"] = seconds
+    return values
+
+
+def _timed(command: list[str], env: dict[str, str], log: Path) -> dict[str, Any]:
+    """Run ``command`` under `/usr/bin/time -v`; its output goes to ``log``. Raises with the log's
+    last lines if it fails."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    time_file = log.with_suffix(".time")
+    started = time.monotonic()
+    with open(log, "w", encoding="utf-8") as output:
+        completed = subprocess.run(
+            [GNU_TIME, "-v", "-o", str(time_file), *command],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            cwd=PROJECT_ROOT,
+            check=False,
+        )
+    wall = time.monotonic() - started
+    if completed.returncode != 0:
+        tail = " | ".join(log.read_text(errors="replace").strip().splitlines()[-5:])
+        raise RuntimeError(f"{' '.join(command[:6])} failed (exit {completed.returncode}, log {log}): {tail}")
+    measured = _parse_gnu_time(time_file.read_text())
+    return {"wall_seconds": round(wall, 3), **measured}
+
+
+# ------------------------------------------------------------------------------------ one scale
+
+
+def _scale_paths(work_dir: Path) -> Paths:
+    return Paths(
+        samples=PROJECT_ROOT / "data" / "samples",
+        raw=work_dir / "raw",
+        quarantine=work_dir / "quarantine",
+        warehouse=work_dir / "warehouse" / "influence.duckdb",
+        published=work_dir / "published",
+        runs=work_dir / "runs",
+    )
+
+
+def _environment(paths: Paths, scale: str, seed: int, work_dir: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        **paths.env(),
+        "INFLUENCE_SYNTHETIC_SCALE": scale,
+        "INFLUENCE_SYNTHETIC_SEED": str(seed),
+        "AIRFLOW_HOME": str(work_dir / "airflow"),
+        "GX_ANALYTICS_ENABLED": "false",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DO_NOT_TRACK": "1",
+        "PYTHONUNBUFFERED": "1",
+        # The stage processes, dbt and the `influence` console script import this tree's code.
+        "PYTHONPATH": str(PROJECT_ROOT),
+    }
+
+
+def _stage_records(paths: Paths, day: dt.date, run_id: str, stage: str) -> list[dict[str, Any]]:
+    """The stage results the pipeline wrote (one per source for extract)."""
+    from influence import audit
+
+    run_dir = audit.run_directory(paths, day, run_id)
+    pattern = "extract-*.json" if stage == "extract" else f"{stage}.json"
+    return [json.loads(path.read_text()) for path in sorted(run_dir.glob(pattern))]
+
+
+def _dbt_nodes(run_results: Path) -> dict[str, float]:
+    results = json.loads(run_results.read_text())["results"]
+    return {r["unique_id"]: float(r.get("execution_time") or 0.0) for r in results}
+
+
+def _dbt_node_span(run_results: Path) -> float:
+    """Seconds from the first node's start to the last node's end. dbt runs nodes on several
+    threads, so this (not the sum of node times) is the part of the dbt process spent on nodes."""
+    results = json.loads(run_results.read_text())["results"]
+    moments = [
+        dt.datetime.fromisoformat(step[key].replace("Z", "+00:00"))
+        for result in results for step in result.get("timing", []) for key in ("started_at", "completed_at")
+        if step.get(key)
+    ]
+    return (max(moments) - min(moments)).total_seconds() if moments else 0.0
+
+
+def _run_day_staged(paths: Paths, env: dict[str, str], day: dt.date, run_id: str, log_dir: Path,
+                    sources: tuple[str, ...]) -> dict[str, Any]:
+    """One day, each stage its own process under GNU time."""
+    stages: dict[str, Any] = {}
+    for stage in STAGES:
+        command = [sys.executable, "-m", "influence.bench", "stage", stage, "--day", day.isoformat(),
+                   "--run-id", run_id, "--sources", ",".join(sources)]
+        measured = _timed(command, env, log_dir / f"{day}_{run_id}_{stage}.log")
+        records = _stage_records(paths, day, run_id, stage)
+        measured["work_seconds"] = round(sum(float(r.get("seconds", 0.0)) for r in records), 3)
+        stages[stage] = measured
+        if stage == "extract":
+            summaries = [r.get("details", {}).get("summary", {}) for r in records]
+            stages[stage]["events"] = int(sum(sum(s.get("events_by_network", {}).values()) for s in summaries))
+            stages[stage]["rows_rejected"] = int(sum(s.get("rows_rejected", 0) for s in summaries))
+        record = records[0] if records else {}
+        if stage == "dbt_build":
+            run_results = Path(record.get("details", {}).get("run_results", ""))
+            stages[stage]["nodes"] = _dbt_nodes(run_results) if run_results.is_file() else {}
+            stages[stage]["node_span_seconds"] = round(_dbt_node_span(run_results), 3) if run_results.is_file() else 0.0
+    return stages
+
+
+def _run_day_dag(paths: Paths, env: dict[str, str], day: dt.date, log_dir: Path,
+                 sources: tuple[str, ...]) -> dict[str, Any]:
+    """One day through the Airflow DAG (`influence run`), for the orchestration overhead."""
+    day_dir = paths.runs / day.isoformat()
+    before = set(day_dir.iterdir()) if day_dir.is_dir() else set()
+    influence_cli = Path(sys.executable).with_name("influence")
+    command = [str(influence_cli), "run", "--start", day.isoformat(), "--end", day.isoformat()]
+    for source in sources:
+        command += ["--source", source]
+    measured = _timed(command, env, log_dir / f"{day}_dag.log")
+    new_runs = sorted(set(day_dir.iterdir()) - before, key=lambda p: p.stat().st_mtime) if day_dir.is_dir() else []
+    if not new_runs:
+        raise RuntimeError(f"influence run for {day} left no run directory under {day_dir}")
+    from influence import audit
+
+    records = audit.read_stage_results(new_runs[-1])
+    stage_seconds = {name: float(r.get("seconds", 0.0)) for name, r in records.items() if "seconds" in r}
+    dbt_record = records.get("dbt_build", {})
+    run_results = Path(dbt_record.get("details", {}).get("run_results", ""))
+    node_seconds = _dbt_node_span(run_results) if run_results.is_file() else 0.0
+    dbt_startup = max(0.0, stage_seconds.get("dbt_build", 0.0) - node_seconds)
+    task_work = sum(stage_seconds.values()) - dbt_startup
+    overhead = measured["wall_seconds"] - task_work
+    return {
+        **measured,
+        "stage_seconds": {k: round(v, 3) for k, v in stage_seconds.items()},
+        "dbt_node_span_seconds": round(node_seconds, 3),
+        "dbt_startup_seconds": round(dbt_startup, 3),
+        "task_work_seconds": round(task_work, 3),
+        "overhead_seconds": round(overhead, 3),
+        "overhead_share": round(overhead / measured["wall_seconds"], 4) if measured["wall_seconds"] else None,
+    }
+
+
+def _median(values: list[float]) -> float:
+    return round(statistics.median(values), 3) if values else 0.0
+
+
+def _summarise_day(repeats: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians over repeats, per stage and per dbt node."""
+    stages: dict[str, Any] = {}
+    for stage in STAGES:
+        runs = [r[stage] for r in repeats if stage in r]
+        stages[stage] = {
+            key: _median([run[key] for run in runs if key in run])
+            for key in ("wall_seconds", "work_seconds", "peak_rss_mb", "user_seconds", "system_seconds",
+                        "node_span_seconds")
+        }
+    node_ids = sorted({node for r in repeats for node in r.get("dbt_build", {}).get("nodes", {})})
+    nodes = {node: _median([r["dbt_build"]["nodes"][node] for r in repeats if node in r["dbt_build"].get("nodes", {})])
+             for node in node_ids}
+    events = repeats[0]["extract"].get("events", 0)
+    total_wall = _median([sum(r[s]["wall_seconds"] for s in STAGES) for r in repeats])
+    return {
+        "events": events,
+        "rows_rejected": repeats[0]["extract"].get("rows_rejected", 0),
+        "total_wall_seconds": total_wall,
+        "total_work_seconds": _median([sum(r[s]["work_seconds"] for s in STAGES) for r in repeats]),
+        "peak_rss_mb": max(stages[s]["peak_rss_mb"] for s in STAGES),
+        "events_per_second": round(events / total_wall, 1) if total_wall else None,
+        "stages": stages,
+        "dbt_nodes": nodes,
+        "repeats": len(repeats),
+        "raw_repeats": repeats,
+    }
+
+
+def _load_results() -> dict[str, Any]:
+    if BENCH_JSON.exists():
+        return json.loads(BENCH_JSON.read_text())
+    return {"scales": {}, "extras": {}}
+
+
+def _save_results(results: dict[str, Any]) -> None:
+    REPORTS_DIR.mkdir(parents=True, exist_ok=True)
+    temporary = BENCH_JSON.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(results, indent=2, sort_keys=True, default=str) + "\n")
+    os.replace(temporary, BENCH_JSON)
+
+
+def measure_scale(scale: str, *, days: int, repeats: int, dag_days: int, start: dt.date, seed: int,
+                  work_dir: Path, results: dict[str, Any], sources: tuple[str, ...] = DEFAULT_SOURCES) -> None:
+    """Measure ``days`` consecutive days at ``scale``. A failing stage ends the scale (later days
+    depend on it); the failure is recorded in the results and the report."""
+    if work_dir.exists():
+        shutil.rmtree(work_dir)
+    paths = _scale_paths(work_dir)
+    env = _environment(paths, scale, seed, work_dir)
+    log_dir = work_dir / "bench_logs"
+    scale_result: dict[str, Any] = {
+        "scale": scale, "seed": seed, "start": start.isoformat(), "days_requested": days,
+        "repeats": repeats, "machine": _machine(), "sources": list(sources), "days": [],
+    }
+    results["scales"][scale] = scale_result
+    for index in range(days):
+        day = start + dt.timedelta(days=index)
+        load_before = os.getloadavg()[0]
+        try:
+            runs = [_run_day_staged(paths, env, day, f"bench_{scale}_{day}_r{r}", log_dir, sources)
+                    for r in range(repeats)]
+            summary = {"day": day.isoformat(), "day_number": index + 1,
+                       "load_average_1m_before": round(load_before, 2), **_summarise_day(runs)}
+            if index < dag_days:
+                summary["dag"] = _run_day_dag(paths, env, day, log_dir, sources)
+        except RuntimeError as error:
+            scale_result["failure"] = {"day": day.isoformat(), "day_number": index + 1, "error": str(error)}
+            _save_results(results)
+            print(f"{scale} day {index + 1} {day}: FAILED: {error}", file=sys.stderr, flush=True)
+            break
+        scale_result["days"].append(summary)
+        _save_results(results)
+        print(
+            f"{scale} day {index + 1} {day}: {summary['events']:,} events, staged {summary['total_wall_seconds']:.1f}s"
+            f" (work {summary['total_work_seconds']:.1f}s), peak {summary['peak_rss_mb']:.0f} MB"
+            + (f", DAG {summary['dag']['wall_seconds']:.1f}s overhead {summary['dag']['overhead_share']:.0%}"
+               if "dag" in summary else ""),
+            flush=True,
+        )
+    scale_result["slowest_model_plan"] = _explain_slowest_model(paths, scale_result)
+    _save_results(results)
+
+
+def _machine() -> dict[str, Any]:
+    memory_kb = 0
+    with open("/proc/meminfo", encoding="utf-8") as meminfo:
+        for line in meminfo:
+            if line.startswith("MemTotal:"):
+                memory_kb = int(line.split()[1])
+    return {"cpus": os.cpu_count(), "memory_gb": round(memory_kb / 1024 / 1024, 1)}
+
+
+# -------------------------------------------------------------------- where the time goes (SQL)
+
+
+def _explain_slowest_model(paths: Paths, scale_result: dict[str, Any]) -> dict[str, Any] | None:
+    """EXPLAIN ANALYZE (DuckDB's JSON profile) of the compiled SQL of the slowest dbt model of the
+    last measured day, re-run read-only against that scale's warehouse; the operators that took
+    the most time are kept."""
+    import duckdb
+
+    if not scale_result["days"]:
+        return None
+    nodes = scale_result["days"][-1]["dbt_nodes"]
+    models = {node: seconds for node, seconds in nodes.items() if node.startswith("model.")}
+    if not models:
+        return None
+    slowest = max(models, key=lambda node: models[node])
+    name = slowest.split(".")[-1]
+    result: dict[str, Any] = {"model": slowest, "seconds": models[slowest]}
+    compiled = sorted((paths.runs / "dbt_target" / "compiled").rglob(f"{name}.sql"))
+    if not compiled:
+        return {**result, "error": "compiled SQL not found"}
+    profile_file = paths.runs / f"profile_{name}.json"
+    try:
+        with duckdb.connect(str(paths.warehouse), read_only=True) as connection:
+            connection.execute("SET TimeZone = 'UTC'")
+            connection.execute("SET enable_progress_bar = false")
+            connection.execute("PRAGMA enable_profiling = 'json'")
+            connection.execute(f"PRAGMA profiling_output = '{profile_file}'")
+            connection.execute(compiled[0].read_text()).fetchall()
+            connection.execute("PRAGMA disable_profiling")
+        profile = json.loads(profile_file.read_text())
+    except (duckdb.Error, OSError, json.JSONDecodeError) as error:
+        return {**result, "error": f"profiling failed: {' '.join(str(error).split())[:300]}"}
+    operators: list[dict[str, Any]] = []
+
+    def walk(node: dict[str, Any]) -> None:
+        if "operator_type" in node or "operator_name" in node:
+            extra = node.get("extra_info") or {}
+            detail = "; ".join(f"{k}: {v}" for k, v in extra.items()) if isinstance(extra, dict) else str(extra)
+            operators.append({
+                "operator": node.get("operator_name") or node.get("operator_type"),
+                "seconds": float(node.get("operator_timing") or 0.0),
+                "rows": int(node.get("operator_cardinality") or 0),
+                "detail": " ".join(detail.split())[:160].replace("|", "/"),
+            })
+        for child in node.get("children", []):
+            walk(child)
+
+    walk(profile)
+    operators.sort(key=lambda o: -o["seconds"])
+    by_type: dict[str, dict[str, float]] = {}
+    for operator in operators:
+        entry = by_type.setdefault(operator["operator"], {"count": 0, "seconds": 0.0})
+        entry["count"] += 1
+        entry["seconds"] = round(entry["seconds"] + operator["seconds"], 3)
+    return {**result, "compiled_sql": str(compiled[0]), "total_seconds": profile.get("latency"),
+            "operator_count": len(operators), "top_operators": operators[:10],
+            "by_operator_type": dict(sorted(by_type.items(), key=lambda item: -item[1]["seconds"]))}
+
+
+# -------------------------------------------------------------------------------- the extras
+
+
+def measure_backfill(results: dict[str, Any], work_dir: Path) -> None:
+    """The whole Stack Exchange quantumcomputing history through the DAG, one `influence run`."""
+    if work_dir.exists():
+        shutil.rmtree(work_dir)
+    paths = _scale_paths(work_dir)
+    env = _environment(paths, "S", 42, work_dir)
+    influence_cli = Path(sys.executable).with_name("influence")
+    start, end = dt.date(2018, 3, 12), dt.date(2018, 9, 2)
+    command = [str(influence_cli), "run", "--start", start.isoformat(), "--end", end.isoformat(), "--source", "stackexchange"]
+    measured = _timed(command, env, work_dir / "bench_logs" / "backfill.log")
+    days = (end - start).days + 1
+    results["extras"]["se_backfill"] = {
+        "command": " ".join(command[1:]), "days": days, **measured,
+        "seconds_per_day": round(measured["wall_seconds"] / days, 2),
+    }
+    _save_results(results)
+
+
+def measure_make_run(results: dict[str, Any], work_dir: Path) -> None:
+    """`make run` into a scratch data directory (so the repository's data/ is untouched)."""
+    if work_dir.exists():
+        shutil.rmtree(work_dir)
+    env = {**os.environ, "INFLUENCE_DATA_DIR": str(work_dir / "data"), "AIRFLOW_HOME": str(work_dir / "airflow")}
+    for variable in ("INFLUENCE_RAW_DIR", "INFLUENCE_QUARANTINE_DIR", "INFLUENCE_WAREHOUSE",
+                     "INFLUENCE_PUBLISHED_DIR", "INFLUENCE_RUNS_DIR"):
+        env.pop(variable, None)
+    env["INFLUENCE_SAMPLES_DIR"] = str(PROJECT_ROOT / "data" / "samples")
+    measured = _timed(["make", "run"], env, work_dir / "make_run.log")
+    results["extras"]["make_run"] = {"command": "make run", **measured}
+    _save_results(results)
+
+
+def measure_pagerank(results: dict[str, Any], scale: str, work_dir: Path) -> None:
+    results["extras"]["pagerank"] = compare_pagerank(_scale_paths(work_dir), scale)
+    _save_results(results)
+
+
+def _scipy_pagerank(sources: Any, targets: Any, weights: Any, node_count: int, damping: float,
+                    tolerance: float = 1e-12, max_iterations: int = 1000) -> tuple[Any, int]:
+    """Weighted PageRank by sparse power iteration to convergence, with the same semantics as the
+    SQL model: out-weights normalised per source, dangling mass spread evenly, uniform teleport."""
+    import numpy as np
+    import scipy.sparse as sparse
+
+    out_weight = np.bincount(sources, weights=weights, minlength=node_count)
+    share = weights / out_weight[sources]
+    transition = sparse.csr_matrix((share, (targets, sources)), shape=(node_count, node_count))
+    dangling = out_weight == 0
+    rank = np.full(node_count, 1.0 / node_count)
+    for iteration in range(1, max_iterations + 1):
+        new_rank = (1.0 - damping) / node_count + damping * (transition @ rank + rank[dangling].sum() / node_count)
+        delta = np.abs(new_rank - rank).sum()
+        rank = new_rank
+        if delta < tolerance:
+            return rank, iteration
+    return rank, max_iterations
+
+
+def compare_pagerank(paths: Paths, scale: str) -> dict[str, Any]:
+    """The project's SQL PageRank (int_pagerank) against scipy sparse power iteration run to
+    convergence on the very same graph (int_edge_state of the last built day), per network, with
+    networkx.pagerank as a check of the scipy reference on the smallest network."""
+    import duckdb
+    import networkx
+    import numpy as np
+    from scipy.stats import spearmanr
+
+    scale_result = _load_results()["scales"].get(scale, {})
+    if not scale_result.get("days"):
+        return {"scale": scale, "error": f"scale {scale} has no measured day; run the bench for it first"}
+    last_day = scale_result["days"][-1]
+    sql_seconds = next((s for n, s in last_day["dbt_nodes"].items() if n.endswith(".int_pagerank")), None)
+    with duckdb.connect(str(paths.warehouse), read_only=True) as connection:
+        day = connection.execute("select max(score_date) from intermediate.int_pagerank").fetchone()[0]
+        damping = connection.execute("select pagerank_damping from intermediate.int_model_parameters").fetchone()[0]
+        networks = [row[0] for row in connection.execute(
+            "select distinct network from intermediate.int_pagerank where score_date = ? order by 1", [day]).fetchall()]
+        per_network: dict[str, Any] = {}
+        scipy_seconds = 0.0
+        for network in networks:
+            edges = connection.execute(
+                """select actor_key, target_key, weight from intermediate.int_edge_state
+                   where state_date = ? and network = ? and weight > 0""", [day, network]).fetch_arrow_table()
+            sql_rank = connection.execute(
+                """select account_key, pagerank from intermediate.int_pagerank
+                   where score_date = ? and network = ?""", [day, network]).fetch_arrow_table()
+            started = time.monotonic()
+            keys, codes = np.unique(
+                np.concatenate([edges.column("actor_key").to_numpy(zero_copy_only=False),
+                                edges.column("target_key").to_numpy(zero_copy_only=False)]),
+                return_inverse=True)
+            sources, targets = codes[: edges.num_rows], codes[edges.num_rows:]
+            weights = edges.column("weight").to_numpy()
+            reference, iterations = _scipy_pagerank(sources, targets, weights, len(keys), float(damping))
+            elapsed = time.monotonic() - started
+            scipy_seconds += elapsed
+            position = {key: i for i, key in enumerate(keys.tolist())}
+            sql_keys = sql_rank.column("account_key").to_pylist()
+            index = np.array([position.get(key, -1) for key in sql_keys])
+            matched = index >= 0
+            rho = spearmanr(sql_rank.column("pagerank").to_numpy()[matched], reference[index[matched]]).statistic
+            per_network[network] = {
+                "nodes": len(keys), "edges": edges.num_rows, "sql_nodes": len(sql_keys),
+                "nodes_only_in_one": int((~matched).sum()) + len(keys) - int(matched.sum()),
+                "spearman": round(float(rho), 6), "scipy_iterations": iterations, "scipy_seconds": round(elapsed, 3),
+            }
+        # Check the scipy reference itself against networkx on the smallest network.
+        smallest = min(networks, key=lambda n: per_network[n]["edges"])
+        edges = connection.execute(
+            """select actor_key, target_key, weight from intermediate.int_edge_state
+               where state_date = ? and network = ? and weight > 0""", [day, smallest]).fetchall()
+    graph = networkx.DiGraph()
+    graph.add_weighted_edges_from(edges)
+    started = time.monotonic()
+    nx_rank = networkx.pagerank(graph, alpha=float(damping), weight="weight", tol=1e-12, max_iter=1000)
+    networkx_seconds = time.monotonic() - started
+    keys = sorted(nx_rank)
+    position = {key: i for i, key in enumerate(keys)}
+    sources = np.array([position[a] for a, _, _ in edges])
+    targets = np.array([position[b] for _, b, _ in edges])
+    reference, _ = _scipy_pagerank(sources, targets, np.array([w for _, _, w in edges], dtype=float), len(keys),
+                                   float(damping))
+    max_difference = float(np.max(np.abs(reference - np.array([nx_rank[k] for k in keys]))))
+    return {
+        "scale": scale, "day": str(day), "damping": float(damping),
+        "sql_int_pagerank_seconds": sql_seconds, "scipy_seconds_total": round(scipy_seconds, 3),
+        "spearman": min(v["spearman"] for v in per_network.values()),
+        "per_network": per_network,
+        "networkx_check": {"network": smallest, "seconds": round(networkx_seconds, 3),
+                           "max_abs_difference_vs_scipy": max_difference},
+    }
+
+
+# ------------------------------------------------------------------------------------ the report
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def _verdict(ok: bool | None) -> str:
+    return "not measured" if ok is None else ("met" if ok else "**missed**")
+
+
+def write_report(results: dict[str, Any]) -> None:
+    lines = ["# Benchmark: the daily pipeline on synthetic data", ""]
+    lines.append(
+        "Generated by `make bench` (`python -m influence.bench`) from `reports/bench.json`. Every stage is a "
+        "separate process under `/usr/bin/time -v` calling the real `influence.pipeline` stage; wall = process "
+        "wall time (including Python start-up and imports, as an Airflow worker pays them), work = the time the "
+        "stage itself records, peak = maximum resident set size of the stage's largest process. Medians over repeats."
+    )
+    lines.append("")
+    lines += _targets_section(results)
+    for scale in ("S", "M", "L", "XS"):
+        scale_result = results["scales"].get(scale)
+        if scale_result and (scale_result["days"] or scale_result.get("failure")):
+            lines += _scale_section(scale_result)
+    lines += _extras_section(results)
+    REPORTS_DIR.mkdir(parents=True, exist_ok=True)
+    BENCH_MD.write_text("\n".join(lines) + "\n")
+    _plot(results)
+
+
+def _targets_section(results: dict[str, Any]) -> list[str]:
+    scales = results["scales"]
+    extras = results.get("extras", {})
+
+    def day_total(scale: str, number: int) -> float | None:
+        for day in scales.get(scale, {}).get("days", []):
+            if day["day_number"] == number:
+                return day["total_wall_seconds"]
+        return None
+
+    def worst(scale: str, key: str) -> float | None:
+        days = scales.get(scale, {}).get("days", [])
+        return max(day[key] for day in days) if days else None
+
+    rows = []
+    l_wall, l_peak, m_wall = worst("L", "total_wall_seconds"), worst("L", "peak_rss_mb"), worst("M", "total_wall_seconds")
+    rows.append(("L daily run wall (worst day)", f"< {TARGETS['L_daily_wall_seconds']:.0f} s", _fmt(l_wall) + " s",
+                 _verdict(None if l_wall is None else l_wall < TARGETS["L_daily_wall_seconds"])))
+    rows.append(("L daily run peak memory", f"< {TARGETS['L_peak_memory_gb']:.0f} GB",
+                 _fmt(None if l_peak is None else l_peak / 1024, 2) + " GB",
+                 _verdict(None if l_peak is None else l_peak / 1024 < TARGETS["L_peak_memory_gb"])))
+    rows.append(("M daily run wall (worst day)", f"< {TARGETS['M_daily_wall_seconds']:.0f} s", _fmt(m_wall) + " s",
+                 _verdict(None if m_wall is None else m_wall < TARGETS["M_daily_wall_seconds"])))
+    for scale in ("L", "M", "S"):
+        last_days = scales.get(scale, {}).get("days", [])
+        if len(last_days) >= 2:
+            last = last_days[-1]["day_number"]
+            ratio = (day_total(scale, last) or 0) / (day_total(scale, 2) or 1)
+            ok = ratio <= TARGETS["day10_over_day2"] if scale == "L" and last >= 10 else None
+            rows.append((f"{scale}: day {last} / day 2 wall", f"≤ {TARGETS['day10_over_day2']} (target is L day 10)",
+                         f"{ratio:.2f}", _verdict(ok) if scale == "L" else "indicative"))
+    m_dag = [day["dag"] for day in scales.get("M", {}).get("days", []) if "dag" in day]
+    m_overhead = _median([d["overhead_share"] for d in m_dag]) if m_dag else None
+    rows.append(("Orchestration overhead at M (median over days)", "< 20%",
+                 "–" if m_overhead is None else f"{m_overhead:.0%}",
+                 _verdict(None if m_overhead is None else m_overhead < TARGETS["M_orchestration_overhead_share"])))
+    pagerank = extras.get("pagerank")
+    if pagerank and "spearman" in pagerank:
+        rows.append(("SQL PageRank vs scipy, Spearman", "≥ 0.999", f"{pagerank['spearman']:.5f}",
+                     _verdict(pagerank["spearman"] >= TARGETS["pagerank_spearman"])))
+    else:
+        rows.append(("SQL PageRank vs scipy, Spearman", "≥ 0.999",
+                     (pagerank or {}).get("error", "–"), _verdict(None)))
+    backfill = extras.get("se_backfill")
+    rows.append(("SE quantumcomputing backfill (175 days)", "< 600 s", _fmt(backfill and backfill["wall_seconds"]) + " s",
+                 _verdict(None if not backfill else backfill["wall_seconds"] < TARGETS["se_backfill_seconds"])))
+    make_run = extras.get("make_run")
+    rows.append(("`make run` (bundled sample)", "< 300 s", _fmt(make_run and make_run["wall_seconds"]) + " s",
+                 _verdict(None if not make_run else make_run["wall_seconds"] < TARGETS["make_run_seconds"])))
+    lines = ["## Targets", "", "| target | goal | measured | verdict |", "|---|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    lines.append("")
+    return lines
+
+
+def _scale_section(scale_result: dict[str, Any]) -> list[str]:
+    scale = scale_result["scale"]
+    days = scale_result["days"]
+    machine = scale_result.get("machine", {})
+    lines = [f"## Scale {scale}", ""]
+    failure = scale_result.get("failure")
+    if failure:
+        lines += [f"**Stopped at day {failure['day_number']} ({failure['day']}):** {failure['error']}", ""]
+    if not days:
+        return lines
+    lines += [
+        f"Seed {scale_result['seed']}, days from {scale_result['start']}, {len(days)} of "
+        f"{scale_result['days_requested']} requested days measured, {scale_result['repeats']} repeat(s) per day; "
+        f"machine: {machine.get('cpus')} CPUs, {machine.get('memory_gb')} GB.",
+        "",
+        "| day | events | total wall s | total work s | peak MB | events/s | "
+        + " | ".join(f"{s} wall/work s (peak MB)" for s in STAGES) + " | DAG wall s | overhead |",
+        "|---|---|---|---|---|---|" + "---|" * len(STAGES) + "---|---|",
+    ]
+    for day in days:
+        stage_cells = [
+            f"{_fmt(day['stages'][s]['wall_seconds'])}/{_fmt(day['stages'][s]['work_seconds'])} "
+            f"({_fmt(day['stages'][s]['peak_rss_mb'], 0)})"
+            for s in STAGES
+        ]
+        dag = day.get("dag")
+        lines.append(
+            f"| {day['day_number']} ({day['day']}) | {day['events']:,} | {_fmt(day['total_wall_seconds'])} | "
+            f"{_fmt(day['total_work_seconds'])} | {_fmt(day['peak_rss_mb'], 0)} | {_fmt(day['events_per_second'], 0)} | "
+            + " | ".join(stage_cells)
+            + f" | {_fmt(dag['wall_seconds']) if dag else '–'} | "
+            + (f"{dag['overhead_seconds']:.1f} s ({dag['overhead_share']:.0%})" if dag else "–")
+            + " |"
+        )
+    lines.append("")
+    # Where the time goes: dbt models of the last day, slowest first.
+    last = days[-1]
+    models = sorted(((n, s) for n, s in last["dbt_nodes"].items() if n.startswith("model.")), key=lambda x: -x[1])
+    tests_seconds = sum(s for n, s in last["dbt_nodes"].items() if n.startswith(("test.", "unit_test.")))
+    dbt_stage = last["stages"]["dbt_build"]
+    node_total = sum(last["dbt_nodes"].values())
+    span = dbt_stage.get("node_span_seconds") or 0.0
+    lines += [
+        f"### Where the time goes at {scale} (day {last['day_number']}, medians)",
+        "",
+        f"dbt_build stage: {_fmt(dbt_stage['wall_seconds'])} s process wall; nodes ran for {_fmt(span)} s "
+        f"(first start to last end, 2 dbt threads; node times add up to {_fmt(node_total)} s: models "
+        f"{_fmt(sum(s for _, s in models))} s, tests {_fmt(tests_seconds)} s); dbt start-up, parsing and Python "
+        f"imports {_fmt(dbt_stage['wall_seconds'] - span)} s.",
+        "",
+        "| dbt model | seconds | share of dbt nodes |",
+        "|---|---|---|",
+    ]
+    for node, seconds in models[:15]:
+        lines.append(f"| `{node.split('.')[-1]}` | {seconds:.2f} | {seconds / node_total:.0%} |" if node_total else "")
+    lines.append("")
+    plan = scale_result.get("slowest_model_plan")
+    if plan:
+        lines += [
+            f"EXPLAIN ANALYZE of the slowest model, `{plan['model'].split('.')[-1]}` ({plan['seconds']:.2f} s in dbt), "
+            f"re-run read-only on the {scale} warehouse after the last day: total {_fmt(plan.get('total_seconds'), 2)} s; "
+            "the operators that took the most time:",
+            "",
+            "| operator | seconds | rows out | detail |",
+            "|---|---|---|---|",
+        ]
+        for operator in plan.get("top_operators", []):
+            lines.append(f"| {operator['operator']} | {operator['seconds']:.2f} | {operator['rows']:,} | "
+                         f"{operator['detail']} |")
+        if plan.get("by_operator_type"):
+            lines += ["", f"All {plan.get('operator_count')} operators of the plan by type: " + ", ".join(
+                f"{name} ×{int(v['count'])} {v['seconds']:.2f} s" for name, v in plan["by_operator_type"].items())]
+        if plan.get("error"):
+            lines.append(f"\n{plan['error']}")
+        lines.append("")
+    return lines
+
+
+def _extras_section(results: dict[str, Any]) -> list[str]:
+    extras = results.get("extras", {})
+    lines = ["## PageRank, backfill, make run", ""]
+    pagerank = extras.get("pagerank")
+    if pagerank:
+        lines.append("PageRank (`python -m influence.bench pagerank`):")
+        lines.append("")
+        lines.append("```")
+        lines.append(json.dumps(pagerank, indent=2, sort_keys=True))
+        lines.append("```")
+        lines.append("")
+    for key, title in (("se_backfill", "Stack Exchange quantumcomputing backfill"), ("make_run", "`make run`")):
+        entry = extras.get(key)
+        if entry:
+            lines.append(
+                f"- {title}: `{entry['command']}` — {_fmt(entry['wall_seconds'])} s wall, "
+                f"peak {_fmt(entry.get('peak_rss_mb'), 0)} MB"
+                + (f", {entry['seconds_per_day']} s/day" if "seconds_per_day" in entry else "")
+            )
+    notes = results.get("notes")
+    if notes:
+        lines += ["", "## Notes", "", *[f"- {note}" for note in notes]]
+    lines.append("")
+    return lines
+
+
+def _plot(results: dict[str, Any]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scales = [s for s in ("S", "M", "L") if results["scales"].get(s, {}).get("days")]
+    if not scales:
+        return
+    figure, axes = plt.subplots(1, len(scales), figsize=(5 * len(scales), 4), squeeze=False)
+    for axis, scale in zip(axes[0], scales, strict=True):
+        days = results["scales"][scale]["days"]
+        numbers = [d["day_number"] for d in days]
+        bottom = [0.0] * len(days)
+        for stage in STAGES:
+            values = [d["stages"][stage]["wall_seconds"] for d in days]
+            axis.bar(numbers, values, bottom=bottom, label=stage)
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        axis.set_title(f"{scale}: wall seconds per stage and day")
+        axis.set_xlabel("day of the run")
+        axis.set_ylabel("seconds (median)")
+    axes[0][0].legend(fontsize="small")
+    figure.tight_layout()
+    figure.savefig(BENCH_PNG, dpi=100)
+    plt.close(figure)
+
+
+# ------------------------------------------------------------------------------------------ CLI
+
+
+def run_stage(stage: str, day: dt.date, run_id: str, sources: tuple[str, ...]) -> None:
+    """One pipeline stage in this process (what the measured subprocess runs)."""
+    from influence import pipeline
+
+    if stage == "extract":
+        for source in sources:
+            pipeline.extract(day, source, run_id)
+    else:
+        getattr(pipeline, stage)(day, run_id)
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m influence.bench", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command")
+    stage = sub.add_parser("stage", help="run one pipeline stage (used under /usr/bin/time)")
+    stage.add_argument("stage", choices=STAGES)
+    stage.add_argument("--day", type=dt.date.fromisoformat, required=True)
+    stage.add_argument("--run-id", required=True)
+    stage.add_argument("--sources", default=",".join(DEFAULT_SOURCES))
+    sub.add_parser("report", help="rewrite reports/bench.md and the plot from reports/bench.json")
+    pagerank = sub.add_parser("pagerank", help="SQL PageRank vs scipy on a measured scale's warehouse")
+    pagerank.add_argument("--scale", default="M")
+    sub.add_parser("backfill", help="time the Stack Exchange quantumcomputing history (175 days)")
+    sub.add_parser("make-run", help="time `make run` into a scratch directory")
+    parser.add_argument("--scales", default="S,M,L")
+    parser.add_argument("--days", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--dag-days", type=int, default=3, help="days (from the first) also run through the DAG")
+    parser.add_argument("--start", type=dt.date.fromisoformat, default=DEFAULT_START)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--work-dir", type=Path, default=PROJECT_ROOT / "data" / "bench")
+    parser.add_argument("--sources", default=",".join(DEFAULT_SOURCES),
+                        help="sources extracted each day (the real ones need --start within their sample)")
+    arguments = parser.parse_args(argv)
+
+    if arguments.command == "stage":
+        run_stage(arguments.stage, arguments.day, arguments.run_id, _split(arguments.sources))
+        return 0
+    results = _load_results()
+    try:
+        if arguments.command == "pagerank":
+            measure_pagerank(results, arguments.scale, arguments.work_dir / arguments.scale)
+        elif arguments.command == "backfill":
+            measure_backfill(results, arguments.work_dir / "se_backfill")
+        elif arguments.command == "make-run":
+            measure_make_run(results, arguments.work_dir / "make_run")
+        elif arguments.command is None:
+            for scale in _split(arguments.scales):
+                measure_scale(scale, days=arguments.days, repeats=arguments.repeats, dag_days=arguments.dag_days,
+                              start=arguments.start, seed=arguments.seed, work_dir=arguments.work_dir / scale,
+                              results=results, sources=_split(arguments.sources))
+    except RuntimeError as error:
+        print(f"bench: {error}", file=sys.stderr)
+        write_report(results)
+        return 1
+    write_report(results)
+    print(f"wrote {BENCH_MD.relative_to(PROJECT_ROOT)} and {BENCH_JSON.relative_to(PROJECT_ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
