@@ -1,9 +1,10 @@
 """Source extractors: each module turns one source's input for one UTC day into the raw Parquet
 partitions of docs/architecture.md. No Airflow import anywhere in this package.
 
-A source module provides ``extract_day(day, *, samples_dir, raw_dir, quarantine_dir,
-cache_dir=None) -> list[PartitionManifest]``; register it in ``SOURCES`` to make it reachable
-through ``extract`` (the CLI and the DAG go through ``extract``).
+A source module provides ``extract_day(day, *, samples_dir, raw_dir, quarantine_dir) ->
+list[PartitionManifest]`` (the file-based readers also take ``cache_dir=None``, where each input
+is parsed once per content); register it in ``SOURCES`` to make it reachable through ``extract``
+(the CLI and the DAG go through ``extract``).
 """
 
 from __future__ import annotations
