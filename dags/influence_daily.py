@@ -33,9 +33,9 @@ A manual trigger with logical date `D+1 00:00` also covers `[D, D+1)`
 | `validate_marts` | Great Expectations mart suites: the *audit* of write-audit-publish |
 | `publish` | swaps the marts + `run_audit` into `data/published/` (DuckDB file and Parquet) |
 
-Data problems (a bad source file, a failed check, a failing dbt test) fail the task at once
-(`AirflowFailException`): retrying cannot fix them. Anything else (I/O, a busy warehouse) is
-retried twice. Every run that ends in failure is recorded in `run_audit` with the failing stage
+Data problems (a bad source file, a failed check, a failing dbt test) and a warehouse still busy
+after the lock wait fail the task at once (`AirflowFailException`): retrying cannot fix them.
+Anything unexpected (I/O errors, a crash) is retried twice. Every run that ends in failure is recorded in `run_audit` with the failing stage
 and a one-line reason; see `influence status`.
 """
 
@@ -46,13 +46,13 @@ def _day() -> tuple[dt.date, str]:
 
 
 def _call(function: Any, *args: Any) -> Any:
-    """Run a pipeline step; errors about the data are final, everything else may be retried."""
-    from influence.errors import InfluenceError, WarehouseBusyError
+    """Run a pipeline step. Its own errors (InfluenceError) are final: a bad source file, a failed
+    check or a failing dbt test does not fix itself, and a busy warehouse has already been waited
+    for (INFLUENCE_LOCK_TIMEOUT_SECONDS). Anything unexpected (I/O, a crash) may be retried."""
+    from influence.errors import InfluenceError
 
     try:
         return function(*args)
-    except WarehouseBusyError:
-        raise
     except InfluenceError as error:
         raise AirflowFailException(str(error)) from error
 

@@ -49,9 +49,14 @@ def write_stage_result(run_dir: Path, stage: str, result: dict[str, Any]) -> Non
 
 
 def read_stage_results(run_dir: Path) -> dict[str, dict[str, Any]]:
+    """The stage results of a run, by stage name (other JSON there, like dbt's run_results, is not one)."""
     if not run_dir.is_dir():
         return {}
-    return {path.stem: json.loads(path.read_text()) for path in sorted(run_dir.glob("*.json"))}
+    return {
+        path.stem: json.loads(path.read_text())
+        for path in sorted(run_dir.glob("*.json"))
+        if path.stem in STAGES or path.stem.startswith("extract-")
+    }
 
 
 @dataclass

@@ -1,0 +1,213 @@
+"""End to end through the real DAG (`influence run` → Airflow `dag.test` → extract, GX, dbt, GX,
+publish) on real sample days, into temporary data directories, then faults and reruns.
+
+The normal runs call the CLI in this process (Airflow's in-process execution API then starts once
+for the whole module); runs that get killed or race each other are child processes, as a user
+starts them. Fault runs start from a copy of the data directory as it was after the first day,
+so no day is computed more often than needed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from influence.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
+
+INFLUENCE = Path(sys.executable).parent / "influence"
+HIGGS_DAYS = ("2012-07-01", "2012-07-02")
+SE_DAYS = ("2018-08-31", "2018-09-01")
+RUN_TIMEOUT_S = 600
+
+
+def environment(data_dir: Path, airflow_home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INFLUENCE_", "AIRFLOW"))}
+    env.update(
+        INFLUENCE_DATA_DIR=str(data_dir),
+        INFLUENCE_SAMPLES_DIR=str(PROJECT_ROOT / "data" / "samples"),
+        AIRFLOW_HOME=str(airflow_home),
+        GX_ANALYTICS_ENABLED="false",
+        INFLUENCE_LOCK_TIMEOUT_SECONDS="60",
+    )
+    return env
+
+
+def influence(env: dict[str, str], *arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(INFLUENCE), *arguments], env=env, capture_output=True, text=True,
+                          timeout=RUN_TIMEOUT_S, check=False)
+
+
+def run_ok(env: dict[str, str], *arguments: str) -> str:
+    done = influence(env, "run", *arguments)
+    assert done.returncode == 0, f"influence run {' '.join(arguments)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done.stdout
+
+
+def published_marts(data_dir: Path) -> dict[str, list[tuple]]:
+    """Every published table except the run audit, rows sorted: what a consumer can see."""
+    with duckdb.connect(str(data_dir / "published" / "influence.duckdb"), read_only=True) as connection:
+        tables = [t for (t,) in connection.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_name <> 'run_audit' ORDER BY 1").fetchall()]
+        return {t: connection.execute(f'SELECT * FROM "{t}" ORDER BY ALL').fetchall() for t in tables}
+
+
+@pytest.fixture(scope="module")
+def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """For the child processes: one Airflow home, migrated by the first run that needs it."""
+    return tmp_path_factory.mktemp("airflow")
+
+
+def run_in_process(*arguments: str) -> None:
+    from influence import cli
+
+    assert cli.main(["run", *arguments]) == 0, f"influence run {' '.join(arguments)} failed"
+
+
+@pytest.fixture(scope="module")
+def pipeline_runs(tmp_path_factory: pytest.TempPathFactory, airflow_home: Path) -> dict[str, object]:
+    """Higgs day 1, (copy of the data dir), Higgs day 2, then two Stack Exchange days."""
+    root = tmp_path_factory.mktemp("e2e")
+    data_dir = root / "data"
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in environment(data_dir, airflow_home).items():
+            if name.startswith("INFLUENCE_"):
+                patch.setenv(name, value)
+        run_in_process("--start", HIGGS_DAYS[0], "--end", HIGGS_DAYS[0])
+        after_day_1 = root / "after_day_1"
+        shutil.copytree(data_dir, after_day_1, symlinks=True)
+        marts_after_day_1 = published_marts(data_dir)
+        run_in_process("--start", HIGGS_DAYS[1], "--end", HIGGS_DAYS[1])
+        marts_after_day_2 = published_marts(data_dir)
+        run_in_process("--start", SE_DAYS[0], "--end", SE_DAYS[1], "--source", "stackexchange")
+    return {
+        "data_dir": data_dir, "env": environment(data_dir, airflow_home), "after_day_1": after_day_1,
+        "marts_after_day_1": marts_after_day_1, "marts_after_day_2": marts_after_day_2,
+    }
+
+
+def test_published_scores_are_valid_for_every_day(pipeline_runs: dict[str, object]) -> None:
+    data_dir = pipeline_runs["data_dir"]
+    with duckdb.connect(str(data_dir / "published" / "influence.duckdb"), read_only=True) as connection:
+        days = [str(d) for (d,) in connection.execute("SELECT DISTINCT score_date FROM fct_person_scores ORDER BY 1").fetchall()]
+        assert days == [*HIGGS_DAYS, *SE_DAYS]
+        low, high, rows, keys = connection.execute(
+            "SELECT min(score), max(score), count(*), count(DISTINCT (score_date, person_id)) FROM fct_person_scores"
+        ).fetchone()
+        assert 1.0 <= low <= high <= 100.0
+        assert rows == keys, "one row per person and day"
+        # Ranks: 1 is the best of each day, and a better rank never has a lower score.
+        first_ranks = connection.execute("SELECT DISTINCT min(rank) OVER (PARTITION BY score_date) FROM fct_person_scores").fetchall()
+        assert first_ranks == [(1,)]
+        inversions = connection.execute(
+            "SELECT count(*) FROM (SELECT score, lag(score) OVER (PARTITION BY score_date ORDER BY rank, person_id) AS better "
+            "FROM fct_person_scores) WHERE better < score"
+        ).fetchone()[0]
+        assert inversions == 0
+        persons_by_source = dict(connection.execute(
+            "SELECT split_part(person_id, ':', 1), count(DISTINCT person_id) FROM fct_person_scores GROUP BY 1"
+        ).fetchall())
+        assert persons_by_source.get("twitter", 0) > 1000
+        # quantumcomputing and conlang are small sites: a few dozen active people a day.
+        assert persons_by_source.get("stackexchange", 0) >= 10
+        audit = connection.execute("SELECT day, status, persons_scored FROM run_audit ORDER BY finished_at").fetchall()
+    assert [(str(day), status) for day, status, _ in audit] == [(d, "published") for d in (*HIGGS_DAYS, *SE_DAYS)]
+    assert all(persons and persons > 0 for _, _, persons in audit)
+    # The Parquet mirror holds the same marts.
+    parquet = data_dir / "published" / "parquet" / "fct_person_scores" / "data.parquet"
+    assert duckdb.sql(f"SELECT count(*) FROM '{parquet}'").fetchone()[0] == rows
+
+
+def test_status_lists_the_runs(pipeline_runs: dict[str, object]) -> None:
+    done = influence(pipeline_runs["env"], "status", "-n", "4")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("published ") == 4
+    assert SE_DAYS[1] in done.stdout
+
+
+def test_rerunning_a_day_publishes_identical_rows(pipeline_runs: dict[str, object]) -> None:
+    before = published_marts(pipeline_runs["data_dir"])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("INFLUENCE_DATA_DIR", str(pipeline_runs["data_dir"]))
+        run_in_process("--start", SE_DAYS[1], "--end", SE_DAYS[1], "--source", "stackexchange")
+    assert published_marts(pipeline_runs["data_dir"]) == before
+
+
+def _kill_when(env: dict[str, str], day: str, moment: Callable[[], bool], settle_s: float) -> None:
+    """Start `influence run` for a day, SIGKILL its whole process group (dbt included) at `moment`."""
+    process = subprocess.Popen([str(INFLUENCE), "run", "--start", day, "--end", day], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + RUN_TIMEOUT_S
+        while not moment():
+            assert process.poll() is None, "the run ended before the moment to kill it came"
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        time.sleep(settle_s)
+        assert process.poll() is None, "the run ended before it could be killed"
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def _lock_holder_stage(data_dir: Path) -> str | None:
+    try:
+        return json.loads((data_dir / "warehouse" / "influence.duckdb.lock").read_text() or "{}").get("stage")
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def test_runs_killed_during_dbt_and_during_publish_then_rerun_end_with_uninterrupted_rows(
+    pipeline_runs: dict[str, object], airflow_home: Path, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    shutil.copytree(pipeline_runs["after_day_1"], data_dir, symlinks=True)
+    env = environment(data_dir, airflow_home)
+    published = data_dir / "published"
+
+    # SIGKILL two seconds into dbt build (dbt, a child process, dies with the process group) ...
+    _kill_when(env, HIGGS_DAYS[1], lambda: _lock_holder_stage(data_dir) == "dbt_build", settle_s=2.0)
+    assert published_marts(data_dir) == pipeline_runs["marts_after_day_1"]
+    # ... and the next attempt while the new published file is being written.
+    _kill_when(env, HIGGS_DAYS[1], lambda: any(published.glob(".publishing-*")), settle_s=0.0)
+    assert published_marts(data_dir) == pipeline_runs["marts_after_day_1"]
+
+    run_ok(env, "--start", HIGGS_DAYS[1], "--end", HIGGS_DAYS[1])
+    assert published_marts(data_dir) == pipeline_runs["marts_after_day_2"]
+    assert not list(published.glob(".publishing-*")), "the rerun removed the killed publish's leftovers"
+
+
+def test_two_runs_at_once_second_waits_or_stops_cleanly(pipeline_runs: dict[str, object], airflow_home: Path,
+                                                        tmp_path: Path) -> None:
+    """A second `influence run` (for the next day) while the first holds the warehouse: with a 1 s
+    lock timeout it stops with the one-line busy message; the first finishes and publishes normally."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(pipeline_runs["after_day_1"], data_dir, symlinks=True)
+    env = environment(data_dir, airflow_home)
+    first = subprocess.Popen([str(INFLUENCE), "run", "--start", HIGGS_DAYS[1], "--end", HIGGS_DAYS[1]], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while _lock_holder_stage(data_dir) != "dbt_build":
+        assert first.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    # Its own Airflow home: two processes on one SQLite metadata file is not what this test is about.
+    second_env = {**environment(data_dir, tmp_path / "airflow2"), "INFLUENCE_LOCK_TIMEOUT_SECONDS": "1"}
+    second = influence(second_env, "run", "--start", "2012-07-03", "--end", "2012-07-03")
+    first_out, first_err = first.communicate(timeout=RUN_TIMEOUT_S)
+    assert first.returncode == 0, first_out + first_err
+    assert second.returncode == 1
+    failure_line = [line for line in second.stdout.splitlines() if line.startswith("✗")]
+    assert len(failure_line) == 1 and "busy" in failure_line[0] and "holds the warehouse lock" in failure_line[0]
+    assert "Traceback" not in second.stdout + second.stderr
+    assert published_marts(data_dir) == pipeline_runs["marts_after_day_2"]
