@@ -414,9 +414,15 @@ def show_status(limit: int) -> int:
 
     paths = current_paths()
     rows = audit.read_audit_log(paths)
-    if not rows:
+    interrupted = _interrupted_runs(paths, {row["run_id"] for row in rows})
+    if not rows and not interrupted:
         raise NothingPublishedError(f"{paths.runs / audit.AUDIT_LOG_NAME}: no runs recorded yet")
     console = Console(highlight=False, soft_wrap=True)
+    for day, run_dir, last_stage in interrupted[-limit:]:
+        console.print(
+            f"[red]interrupted[/] {day}  run {run_dir.name}: no end recorded after stage {last_stage} "
+            "(process killed?); rerun the day"
+        )
     console.print(f"last {min(limit, len(rows))} of {len(rows)} runs, newest first ({paths.runs / audit.AUDIT_LOG_NAME})")
     for row in reversed(rows[-limit:]):
         events = ", ".join(f"{network} {count:,}" for network, count in sorted((row.get("raw_events_by_network") or {}).items()))
@@ -435,7 +441,30 @@ def show_status(limit: int) -> int:
             console.print(f"    [red]why:[/] {row['error']}")
         for warning in row.get("warning_checks") or []:
             console.print(f"    [yellow]warning:[/] {warning}")
+        for docs in row.get("data_docs") or []:
+            console.print(f"    data docs: {docs}")
     return 0
+
+
+def _interrupted_runs(paths: Paths, recorded_run_ids: set[str]) -> list[tuple[str, Path, str]]:
+    """Run directories with stage results but no audit row: runs that died without recording an
+    end (SIGKILL, power loss). A later successful run of the same day supersedes them."""
+    from influence import audit
+
+    recorded = {audit.run_directory(paths, dt.date(2000, 1, 1), run_id).name for run_id in recorded_run_ids}
+    found = []
+    for day_dir in sorted(paths.runs.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]")):
+        for run_dir in sorted(day_dir.iterdir(), key=lambda d: d.stat().st_mtime):
+            stages = audit.read_stage_results(run_dir)
+            if run_dir.name in recorded or not stages:
+                continue
+            later_success = any(
+                r.name in recorded and r.stat().st_mtime > run_dir.stat().st_mtime for r in day_dir.iterdir()
+            )
+            if not later_success:
+                last = max(stages.items(), key=lambda item: item[1].get("started_at") or "")[0]
+                found.append((day_dir.name, run_dir, last))
+    return found
 
 
 if __name__ == "__main__":
