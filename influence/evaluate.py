@@ -44,7 +44,9 @@ from influence.errors import DbtBuildError, InfluenceError
 from influence.settings import DBT_PROJECT_DIR, MODEL_VERSION, PROJECT_ROOT, Paths, paths
 
 NETWORK = "twitter"
-SOURCE = "higgs"
+# Every source with a committed sample is extracted for every day, as the daily DAG does: the
+# Stack Exchange partitions of July 2012 are empty, but the dbt sources need their files to exist.
+SOURCES: tuple[str, ...] = ("higgs", "stackexchange")
 WEEK: tuple[datetime.date, ...] = tuple(datetime.date(2012, 7, 1) + datetime.timedelta(days=i) for i in range(7))
 PREDICTION_DATE = datetime.date(2012, 7, 3)
 OUTCOME_DAYS: tuple[datetime.date, ...] = tuple(day for day in WEEK if day > PREDICTION_DATE)
@@ -444,14 +446,15 @@ def _tree_digest(digest: "hashlib._Hash", root: Path, skip_dirs: frozenset[str])
 
 
 def build_fingerprint(samples_dir: Path) -> str:
-    """What the clean build depends on: the dbt project, the extractors, the sample file(s)."""
+    """What the clean build depends on: the dbt project, the extractors, the sample files."""
     digest = hashlib.sha256()
     _tree_digest(digest, DBT_PROJECT_DIR, frozenset({"target", "logs", "dbt_packages", "__pycache__"}))
     _tree_digest(digest, PROJECT_ROOT / "extractors", frozenset({"__pycache__"}))
-    sample = samples_dir / "higgs"
-    for path in sorted(sample.glob("*")):
-        stat = path.stat()
-        digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    for source in SOURCES:
+        for path in sorted((samples_dir / source).rglob("*")):
+            if path.is_file():
+                stat = path.stat()
+                digest.update(f"{path.relative_to(samples_dir)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     digest.update(",".join(day.isoformat() for day in WEEK).encode())
     return digest.hexdigest()[:16]
 
@@ -478,19 +481,12 @@ def build_seconds(scenario: Paths) -> dict[str, float]:
 
 
 def extract_week(scenario: Paths, on_day: Callable[[datetime.date], None] = lambda day: None) -> None:
-    """Extract every day of the week into the scenario's raw directory (the extractor's API)."""
-    import importlib
+    """Extract every source for every day of the week into the scenario's raw directory."""
+    from extractors import extract
 
-    import extractors
-
-    extract = getattr(extractors, "extract", None)
     for day in WEEK:
-        if extract is not None:
-            extract(SOURCE, day, samples_dir=scenario.samples, raw_dir=scenario.raw, quarantine_dir=scenario.quarantine)
-        else:
-            importlib.import_module(f"extractors.{SOURCE}").extract_day(
-                day, samples_dir=scenario.samples, raw_dir=scenario.raw, quarantine_dir=scenario.quarantine
-            )
+        for source in SOURCES:
+            extract(source, day, samples_dir=scenario.samples, raw_dir=scenario.raw, quarantine_dir=scenario.quarantine)
         on_day(day)
 
 
