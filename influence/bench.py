@@ -895,6 +895,8 @@ def main(argv: list[str] | None = None) -> int:
     backfill.add_argument("--days", type=int, default=None, dest="backfill_days",
                           help="run only the first N days and extrapolate the full history")
     sub.add_parser("make-run", help="time `make run` into a scratch directory")
+    profile = sub.add_parser("profile", help="(re)profile the slowest dbt model of a measured scale")
+    profile.add_argument("--scale", default="M")
     parser.add_argument("--scales", default="S,M,L")
     parser.add_argument("--days", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
@@ -915,6 +917,11 @@ def main(argv: list[str] | None = None) -> int:
             measure_pagerank(results, arguments.scale, arguments.work_dir / arguments.scale)
         elif arguments.command == "backfill":
             measure_backfill(results, arguments.work_dir / "se_backfill", arguments.backfill_days)
+        elif arguments.command == "profile":
+            scale_result = results["scales"][arguments.scale]
+            scale_result["slowest_model_plan"] = _explain_slowest_model(
+                _scale_paths(arguments.work_dir / arguments.scale), scale_result)
+            _save_results(results)
         elif arguments.command == "make-run":
             measure_make_run(results, arguments.work_dir / "make_run")
         elif arguments.command is None:
