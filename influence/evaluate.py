@@ -619,6 +619,9 @@ class Warehouse:
         columns = self.columns("fct_account_factors")
         return next((name for name in candidates if name in columns), None)
 
+    def numeric_factor_columns(self) -> list[str]:
+        return [name for name, data_type in self.columns("fct_account_factors").items() if data_type.upper() == "DOUBLE"]
+
     def account_factor(self, column: str, day: datetime.date, network: str = NETWORK) -> dict[str, float]:
         columns = self.require("fct_account_factors", column)
         date_column = next((c for c in ("score_date", "factor_date", "activity_date", "day") if c in columns), None) or _first_date_column(columns, "fct_account_factors")
@@ -682,6 +685,7 @@ class PredictiveValidity:
     pagerank_iterations: int
     model_pagerank_column: str | None
     intervals: dict[tuple[str, str], tuple[float, float]]  # (outcome, metric) → CI of model - best
+    factor_rows: list[tuple[str, list[MetricRow]]]  # factor → one row per outcome (all accounts)
 
 
 MODEL_PREDICTOR = "model score (fct_network_scores)"
@@ -709,7 +713,7 @@ def predictive_validity(clean: Paths, warehouse: Warehouse) -> PredictiveValidit
         "mentions received to date": history.mentions_received,
         "PageRank alone (plain, power iteration)": ranks,
     }
-    pagerank_column = warehouse.factor_column("network_influence", "pagerank", "pagerank_score", "network_influence_factor")
+    pagerank_column = warehouse.factor_column("pagerank", "pagerank_score", "network_influence")
     if pagerank_column:
         factor = warehouse.account_factor(pagerank_column, PREDICTION_DATE)
         predictors[f"PageRank alone (model factor `{pagerank_column}`)"] = np.array([factor.get(a, 0.0) for a in universe])
@@ -735,7 +739,18 @@ def predictive_validity(clean: Paths, warehouse: Warehouse) -> PredictiveValidit
                     intervals[(outcome_label, metric)] = paired_bootstrap_difference(
                         function, model, predictors[best.predictor], outcome, resamples=BOOTSTRAP_RESAMPLES
                     )
-    return PredictiveValidity(results, len(universe), int((model > 0).sum()), iterations, pagerank_column, intervals)
+    # Diagnostic: each numeric column of the model's factor table alone, to show which factors
+    # carry the predictive signal and which dilute it.
+    factor_rows = []
+    for column in warehouse.numeric_factor_columns():
+        factor = warehouse.account_factor(column, PREDICTION_DATE)
+        values = np.array([factor.get(account_id, 0.0) for account_id in universe])
+        rows = [
+            MetricRow(outcome_label, spearman(values, getattr(future, field)), ndcg_at_k(values, getattr(future, field), NDCG_K))
+            for outcome_label, field in OUTCOMES.items()
+        ]
+        factor_rows.append((column, rows))
+    return PredictiveValidity(results, len(universe), int((model > 0).sum()), iterations, pagerank_column, intervals, factor_rows)
 
 
 @dataclasses.dataclass
@@ -750,6 +765,7 @@ class AntiGamingResult:
     ranks: dict[str, list[float]]
     ring_member_scores: np.ndarray  # last day
     genuine_engager_scores_clean: np.ndarray  # last day, clean run
+    bystander_changes: dict[str, np.ndarray]  # scenario → |score - clean score| of uninvolved persons, last day
 
     def uplift(self, scenario: str) -> float:
         return self.scores[scenario][-1] - self.scores["clean"][-1]
@@ -822,6 +838,20 @@ def target_trajectory(warehouse: Warehouse, account_id: str) -> tuple[list[float
     scores = [float(rows[day][0]) if day in rows else math.nan for day in WEEK]
     ranks = [float(rows[day][1]) if day in rows else math.nan for day in WEEK]
     return scores, ranks
+
+
+def bystander_changes(clean: Warehouse, scenario: Warehouse, involved: Iterable[str], day: datetime.date) -> np.ndarray:
+    """|scenario score - clean score| on ``day`` of every person scored in both builds who took no
+    part in the injection: how much a fake ring (or a burst of genuine engagement) moves everyone
+    else, e.g. through the network-influence normalisation."""
+    clean_scores = dict(zip(*_scores_of(clean, day), strict=True))
+    excluded = {person_id(account_id) for account_id in involved}
+    changes = [
+        abs(score - clean_scores[pid])
+        for pid, score in zip(*_scores_of(scenario, day), strict=True)
+        if pid in clean_scores and pid not in excluded
+    ]
+    return np.asarray(changes, dtype=float)
 
 
 def scores_of_accounts(warehouse: Warehouse, account_ids: Iterable[str], day: datetime.date) -> np.ndarray:
@@ -1067,12 +1097,37 @@ class Evaluation:
     top: list[TopPerson]
     build_seconds: dict[str, dict[str, float]]
     fingerprint: str
+    reused_builds: bool
     runtime_seconds: float
 
 
 def headline_comparison(validity: PredictiveValidity, outcome: str, metric: str) -> tuple[MetricRow, MetricRow, OutcomeResult]:
     result = next(r for r in validity.results if r.outcome == outcome and r.population.startswith("all"))
     return result.model(), result.best_baseline(metric), result
+
+
+def property_checks(evaluation: Evaluation) -> list[tuple[str, str, bool]]:
+    """(requirement, what was measured, passed) for every requirement this evaluation can check."""
+    checks = []
+    for outcome in OUTCOMES:
+        for metric, label in (("spearman", "Spearman"), ("ndcg", f"NDCG@{NDCG_K}")):
+            model, best, _ = headline_comparison(evaluation.validity, outcome, metric)
+            model_value, best_value = getattr(model, metric), getattr(best, metric)
+            checks.append((
+                f"model beats every single-count baseline: {label}, {outcome}, all accounts",
+                f"model {model_value:.3f} vs best {best_value:.3f} ({best.predictor})",
+                model_value > best_value,
+            ))  # fmt: skip
+    ring, genuine = evaluation.gaming.uplift("ring"), evaluation.gaming.uplift("genuine")
+    checks.append((f"property 4: ring of {RING_SIZE} fake accounts raises the target by ≤ {MAX_RING_UPLIFT:.0f} points", f"{ring:+.2f}", ring <= MAX_RING_UPLIFT))
+    checks.append(("property 4: the same engagements from genuine accounts raise it more", f"{genuine:+.2f} vs {ring:+.2f}", genuine > ring))
+    inactive = next(row for row in evaluation.stable.table if row[0].startswith("without"))
+    checks.append(("property 5: without new activity a score moves ≤ 1 point a day", f"max {_f(inactive[5], 3)} over {inactive[1]:,} person-days", inactive[1] > 0 and inactive[5] <= 1.0))
+    combined = evaluation.spread.row("combined (persons)")
+    checks.append(("property 8: median scored person between 10 and 25", f"{combined['p50']:.2f}", 10 <= combined["p50"] <= 25))
+    checks.append(("property 8: 50+ (elite) is a few percent (1–5%)", _percent(combined["share_50"]), 0.01 <= combined["share_50"] <= 0.05))
+    checks.append(("property 8: 90+ is very rare (≤ 0.1%)", _percent(combined["share_90"]), combined["share_90"] <= 0.001))
+    return checks
 
 
 def render_report(evaluation: Evaluation, plots: dict[str, Path], report_path: Path) -> str:
@@ -1084,7 +1139,8 @@ def render_report(evaluation: Evaluation, plots: dict[str, Path], report_path: P
     add("")
     add(f"Generated by `make evaluate` (`python -m influence.evaluate`) on "
         f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, model_version `{MODEL_VERSION}`, build fingerprint "
-        f"`{evaluation.fingerprint}` (dbt project + extractors + sample), total runtime {evaluation.runtime_seconds:.0f} s.")  # fmt: skip
+        f"`{evaluation.fingerprint}` (dbt project + extractors + samples), total runtime {evaluation.runtime_seconds:.0f} s"
+        + (" (**builds reused with `--reuse`: they may predate the current dbt project**)." if evaluation.reused_builds else "."))  # fmt: skip
     add("")
     add("## Headline figures")
     add("")
@@ -1109,6 +1165,13 @@ def render_report(evaluation: Evaluation, plots: dict[str, Path], report_path: P
     inactive = next(row for row in stable.table if row[0].startswith("without"))
     add(f"- **Stability:** persons without new activity moved by a median {_f(inactive[2], 3)} points a day, "
         f"max {_f(inactive[5], 2)}; {_percent(inactive[6])} moved more than 1 point.")
+    add("")
+    add("### Requirement checks")
+    add("")
+    add("| requirement | measured | verdict |")
+    add("|---|---|---|")
+    for requirement, measured, passed in property_checks(evaluation):
+        add(f"| {requirement} | {measured} | {'PASS' if passed else '**FAIL**'} |")
     add("")
 
     add("## Setup")
@@ -1153,6 +1216,15 @@ def render_report(evaluation: Evaluation, plots: dict[str, Path], report_path: P
         add("")
     add(f"![predictive validity]({relative(plots['validity'])})")
     add("")
+    if validity.factor_rows:
+        add(f"**Diagnostic: each column of the model's factor table (`fct_account_factors`, {PREDICTION_DATE}) alone**, "
+            f"all {validity.universe:,} accounts. Shows where the model's ranking signal comes from.")  # fmt: skip
+        add("")
+        add("| factor column | " + " | ".join(f"Spearman, {o} | NDCG@{NDCG_K}, {o}" for o in OUTCOMES) + " |")
+        add("|---|" + "---|---|" * len(OUTCOMES))
+        for column, rows in validity.factor_rows:
+            add(f"| `{column}` | " + " | ".join(f"{_f(row.spearman)} | {_f(row.ndcg)}" for row in rows) + " |")
+        add("")
 
     add("## 2. Anti-gaming experiment (property 4)")
     add("")
@@ -1184,6 +1256,11 @@ def render_report(evaluation: Evaluation, plots: dict[str, Path], report_path: P
         add(f"The {len(members)} fake ring accounts themselves score median {np.median(members):.2f}, max "
             f"{members.max():.2f} on {WEEK[-1]}. The genuine engagers' own clean scores: median "
             f"{np.median(gaming.genuine_engager_scores_clean):.2f}.")  # fmt: skip
+    for scenario, changes in gaming.bystander_changes.items():
+        if len(changes):
+            add(f"Bystanders in the {scenario} build (the {len(changes):,} persons scored on {WEEK[-1]} who took no part): "
+                f"|score change| vs clean median {np.median(changes):.4f}, p99 {np.percentile(changes, 99):.4f}, "
+                f"max {changes.max():.4f}; {_percent(float((changes > 0.5).mean()))} moved more than 0.5 points.")  # fmt: skip
     add("")
     add(f"![anti-gaming]({relative(plots['gaming'])})")
     add("")
@@ -1243,7 +1320,8 @@ def render_report(evaluation: Evaluation, plots: dict[str, Path], report_path: P
 # --------------------------------------------------------------------------------------------
 
 
-def run(fresh: bool = False, report_path: Path = REPORT_PATH, plots_dir: Path = PLOTS_DIR) -> Evaluation:
+def run(fresh: bool = False, reuse: bool = False, report_path: Path = REPORT_PATH, plots_dir: Path = PLOTS_DIR) -> Evaluation:
+    """Build what is stale (everything with ``fresh``; nothing with ``reuse``), analyse, write the report."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -1257,7 +1335,11 @@ def run(fresh: bool = False, report_path: Path = REPORT_PATH, plots_dir: Path = 
 
     columns = (TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
-        if fresh or not cached_build_is_current(clean, fingerprint):
+        if reuse:
+            if not clean.warehouse.exists():
+                raise InfluenceError(f"--reuse: no clean build at {clean.warehouse}; run without --reuse first")
+            console.print(f"reusing the builds in {root} without checking their fingerprint (--reuse)")
+        elif fresh or not cached_build_is_current(clean, fingerprint):
             for directory in (clean.raw, clean.quarantine, clean.warehouse.parent):
                 if directory.exists():
                     shutil.rmtree(directory)
@@ -1278,7 +1360,10 @@ def run(fresh: bool = False, report_path: Path = REPORT_PATH, plots_dir: Path = 
             scenario_dir = scenario_paths(root, scenario, samples)
             scenario_fingerprint = hashlib.sha256(f"{fingerprint}:{plan.fingerprint()}:{INJECTION_FORMAT}".encode()).hexdigest()[:16]
             injected[scenario] = sum(injected_events(plan, day).num_rows for day in WEEK)
-            if fresh or not cached_build_is_current(scenario_dir, scenario_fingerprint):
+            if reuse:
+                if not scenario_dir.warehouse.exists():
+                    raise InfluenceError(f"--reuse: no {scenario} build at {scenario_dir.warehouse}; run without --reuse first")
+            elif fresh or not cached_build_is_current(scenario_dir, scenario_fingerprint):
                 jobs[scenario] = (scenario_dir, scenario_fingerprint)
             else:
                 console.print(f"{scenario} build is current (fingerprint {scenario_fingerprint}): reusing it")
@@ -1314,6 +1399,12 @@ def run(fresh: bool = False, report_path: Path = REPORT_PATH, plots_dir: Path = 
             ranks={scenario: trajectory[1] for scenario, trajectory in trajectories.items()},
             ring_member_scores=scores_of_accounts(warehouses["ring"], plans["ring"].engager_ids, WEEK[-1]),
             genuine_engager_scores_clean=scores_of_accounts(clean_warehouse, plans["genuine"].engager_ids, WEEK[-1]),
+            bystander_changes={
+                scenario: bystander_changes(
+                    clean_warehouse, warehouses[scenario], (target_id, *plans[scenario].engager_ids), WEEK[-1]
+                )
+                for scenario in plans
+            },
         )
         progress.advance(task)
         stable = stability(clean, clean_warehouse)
@@ -1335,7 +1426,7 @@ def run(fresh: bool = False, report_path: Path = REPORT_PATH, plots_dir: Path = 
         plot_anti_gaming(gaming, plots["gaming"])
         plot_stability(stable, plots["stability"])
         plot_distribution(spread, plots["distribution"])
-        evaluation = Evaluation(validity, gaming, stable, spread, top, seconds, fingerprint, time.monotonic() - started)
+        evaluation = Evaluation(validity, gaming, stable, spread, top, seconds, fingerprint, reuse, time.monotonic() - started)
         report_path.parent.mkdir(parents=True, exist_ok=True)
         temporary = report_path.with_name(f".{report_path.name}.tmp")
         temporary.write_text(render_report(evaluation, plots, report_path))
@@ -1347,11 +1438,16 @@ def run(fresh: bool = False, report_path: Path = REPORT_PATH, plots_dir: Path = 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m influence.evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("--fresh", action="store_true", help="rebuild every scenario even if a cached build is current")
+    parser.add_argument(
+        "--reuse", action="store_true", help="rewrite the report from the existing scratch builds even if the dbt project changed since"
+    )
     parser.add_argument("--report", type=Path, default=REPORT_PATH, help=f"report path (default {REPORT_PATH.relative_to(PROJECT_ROOT)})")
     arguments = parser.parse_args(argv)
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     try:
-        evaluation = run(fresh=arguments.fresh, report_path=arguments.report.resolve(), plots_dir=arguments.report.resolve().parent / "evaluation")
+        if arguments.fresh and arguments.reuse:
+            raise InfluenceError("--fresh and --reuse contradict each other")
+        evaluation = run(fresh=arguments.fresh, reuse=arguments.reuse, report_path=arguments.report.resolve(), plots_dir=arguments.report.resolve().parent / "evaluation")
     except InfluenceError as error:
         print(f"evaluate: {error}", file=sys.stderr)
         return 1
