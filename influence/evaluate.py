@@ -303,8 +303,9 @@ class InjectionPlan:
         return hashlib.sha256(json.dumps(dataclasses.asdict(self), sort_keys=True).encode()).hexdigest()[:16]
 
 
-def ring_plan(target_id: str, size: int = RING_SIZE) -> InjectionPlan:
-    ids = tuple(str(RING_ID_START + i) for i in range(size))
+def ring_plan(target_id: str, size: int = RING_SIZE, first_id: int = RING_ID_START) -> InjectionPlan:
+    """A ring of ``size`` new accounts with consecutive ids from ``first_id``."""
+    ids = tuple(str(first_id + i) for i in range(size))
     return InjectionPlan("ring", target_id, ids, ring=True, new_accounts=ids)
 
 
@@ -373,21 +374,28 @@ def injected_accounts(plan: InjectionPlan, day: datetime.date, network: str = NE
     )
 
 
-def write_injection(raw_dir: Path, plan: InjectionPlan, days: Iterable[datetime.date], network: str = NETWORK) -> int:
-    """Append the plan's rows to each day's extracted partition of a scenario's *copy* of the raw
+def write_injection(raw_dir: Path, plans: Sequence[InjectionPlan], days: Iterable[datetime.date], network: str = NETWORK) -> int:
+    """Append the rows of a scenario's plans (one per target; the engagers of different plans are
+    disjoint) to each day's extracted partition of the scenario's *copy* of the raw
     data. The rows go into ``part-0.parquet`` itself (rewritten atomically) rather than a file
     beside it: the dbt sources read exactly ``dt=*/part-0.parquet``, and the model's row
     accounting reconciles with that file. The partition's ``_manifest.json`` is updated to match,
     naming the injection as a source. Returns the number of events written."""
+    scenarios = {plan.scenario for plan in plans}
+    if len(scenarios) != 1:
+        raise ValueError(f"write_injection: plans of one scenario expected, got {sorted(scenarios)}")
+    scenario = scenarios.pop()
+    engagers = [engager for plan in plans for engager in plan.engager_ids]
+    if len(engagers) != len(set(engagers)):
+        raise ValueError("write_injection: the plans share engagers; their event ids would collide")
     written = 0
     for day in days:
-        events = injected_events(plan, day, network)
-        _append_to_partition(raw_dir / network / "events" / f"dt={day.isoformat()}", plan.scenario, events)
+        events = pa.concat_tables([injected_events(plan, day, network) for plan in plans])
+        _append_to_partition(raw_dir / network / "events" / f"dt={day.isoformat()}", scenario, events)
         written += events.num_rows
-        if plan.new_accounts:
-            _append_to_partition(
-                raw_dir / network / "accounts" / f"dt={day.isoformat()}", plan.scenario, injected_accounts(plan, day, network)
-            )
+        accounts = pa.concat_tables([injected_accounts(plan, day, network) for plan in plans])
+        if accounts.num_rows:
+            _append_to_partition(raw_dir / network / "accounts" / f"dt={day.isoformat()}", scenario, accounts)
     return written
 
 
@@ -540,13 +548,13 @@ def build_week(scenario: Paths, fingerprint: str, on_day: Callable[[datetime.dat
     _write_stamp(scenario, fingerprint, seconds)
 
 
-def prepare_scenario_raw(clean: Paths, scenario: Paths, plan: InjectionPlan) -> int:
-    """The clean raw partitions plus the plan's injected part files. Returns injected events."""
+def prepare_scenario_raw(clean: Paths, scenario: Paths, plans: Sequence[InjectionPlan]) -> int:
+    """A copy of the clean raw partitions with the plans' rows added. Returns injected events."""
     for directory in (scenario.raw, scenario.quarantine):
         if directory.exists():
             shutil.rmtree(directory)
     shutil.copytree(clean.raw, scenario.raw, ignore=shutil.ignore_patterns(".*"))
-    return write_injection(scenario.raw, plan, WEEK)
+    return write_injection(scenario.raw, plans, WEEK)
 
 
 # --------------------------------------------------------------------------------------------
@@ -754,18 +762,16 @@ def predictive_validity(clean: Paths, warehouse: Warehouse) -> PredictiveValidit
 
 
 @dataclasses.dataclass
-class AntiGamingResult:
+class TargetRun:
+    """One target of the anti-gaming experiment and its score in each build."""
+
+    label: str  # where its clean score sits among the candidate targets
     target_id: str
-    target_clean_engagers: int
-    engagements_of_target: int
-    ring_events: int
-    genuine_events: int
+    clean_engagers: int
+    ring_ids: tuple[str, ...]
     genuine_engager_ids: tuple[str, ...]
-    scores: dict[str, list[float]]  # scenario → target score per WEEK day (nan if unscored)
+    scores: dict[str, list[float]]  # scenario → score per WEEK day (nan if unscored)
     ranks: dict[str, list[float]]
-    ring_member_scores: np.ndarray  # last day
-    genuine_engager_scores_clean: np.ndarray  # last day, clean run
-    bystander_changes: dict[str, np.ndarray]  # scenario → |score - clean score| of uninvolved persons, last day
 
     def uplift(self, scenario: str) -> float:
         return self.scores[scenario][-1] - self.scores["clean"][-1]
@@ -776,9 +782,37 @@ class AntiGamingResult:
         return max(differences) if differences else math.nan
 
 
-def select_target(raw_dir: Path, warehouse: Warehouse) -> tuple[str, int]:
-    """A real, modestly active account: engaged with by 5–20 distinct accounts over the week and
-    active itself, with headroom; the one whose clean score is the median of such accounts."""
+@dataclasses.dataclass
+class AntiGamingResult:
+    targets: list[TargetRun]  # the first is the headline (median) target
+    engagements_per_target: int
+    ring_events: int
+    genuine_events: int
+    ring_member_scores: np.ndarray  # last day, every fake account
+    genuine_engager_scores_clean: np.ndarray  # last day, clean build
+    bystander_changes: dict[str, np.ndarray]  # scenario → |score - clean score| of uninvolved persons, last day
+
+    @property
+    def primary(self) -> TargetRun:
+        return self.targets[0]
+
+    def uplift(self, scenario: str) -> float:
+        return self.primary.uplift(scenario)
+
+    def worst_ring_uplift(self) -> float:
+        return max(target.uplift("ring") for target in self.targets)
+
+    def smallest_genuine_margin(self) -> float:
+        return min(target.uplift("genuine") - target.uplift("ring") for target in self.targets)
+
+
+TARGET_QUANTILES: dict[str, float] = {"median": 0.5, "lower quartile": 0.25, "upper quartile": 0.75}
+
+
+def select_targets(raw_dir: Path, warehouse: Warehouse) -> list[tuple[str, str, int]]:
+    """Real, modestly active accounts: engaged with by 5–20 distinct accounts over the week, active
+    themselves, with headroom (clean score <= 60). One at each of TARGET_QUANTILES of the clean
+    score among such accounts, median first. Returns (label, account id, distinct engagers)."""
     con = duckdb.connect()
     events = raw_events_sql(raw_dir)
     week = account_signals(con, events, WEEK[0], WEEK[-1] + datetime.timedelta(days=1))
@@ -790,19 +824,23 @@ def select_target(raw_dir: Path, warehouse: Warehouse) -> tuple[str, int]:
         score = last_day.get(person_id(account_id))
         if 5 <= engagers <= 20 and account_id in actors and score is not None and score <= 60:
             candidates.append((score, int(account_id) if account_id.isdigit() else account_id, account_id, int(engagers)))
-    if not candidates:
-        raise InfluenceError("anti-gaming: no account with 5–20 distinct engagers and a score <= 60 in the clean run")
+    if len(candidates) < len(TARGET_QUANTILES):
+        raise InfluenceError(f"anti-gaming: only {len(candidates)} accounts with 5–20 distinct engagers and a score <= 60 in the clean run")
     candidates.sort()
-    _, _, target, engagers = candidates[len(candidates) // 2]
-    return target, engagers
+    return [
+        (label, candidates[int(quantile * (len(candidates) - 1))][2], candidates[int(quantile * (len(candidates) - 1))][3])
+        for label, quantile in TARGET_QUANTILES.items()
+    ]
 
 
-def select_genuine_engagers(raw_dir: Path, target_id: str, count: int = RING_SIZE) -> tuple[str, ...]:
-    """``count`` real accounts with genuine activity: acted on >= 3 days of the week, drew
-    engagement from others, not indiscriminate (<= 100 actions), and not already engaging the
-    target. Drawn with a fixed seed, so the experiment is reproducible and not cherry-picked."""
+def select_genuine_engagers(raw_dir: Path, target_ids: Sequence[str], count: int = RING_SIZE) -> list[tuple[str, ...]]:
+    """``count`` real accounts per target, disjoint, with genuine activity: acted on >= 3 days of
+    the week, drew engagement from others, not indiscriminate (<= 100 actions), and neither a
+    target nor already engaging any target. Drawn with a fixed seed, so the experiment is
+    reproducible and not cherry-picked."""
     con = duckdb.connect()
     events = clean_events_sql(raw_events_sql(raw_dir))
+    con.execute("create temp table targets as select unnest(?::varchar[]) as account_id", [list(target_ids)])
     rows = con.sql(
         f"""
         with acted as (
@@ -810,17 +848,19 @@ def select_genuine_engagers(raw_dir: Path, target_id: str, count: int = RING_SIZ
             from ({events}) group by actor
         ), received as (select distinct target as account_id from ({events}))
         select acted.account_id from acted join received using (account_id)
-        where active_days >= 3 and actions <= 100 and acted.account_id <> '{target_id}'
-          and acted.account_id not in (select actor from ({events}) where target = '{target_id}')
+        where active_days >= 3 and actions <= 100
+          and acted.account_id not in (select account_id from targets)
+          and acted.account_id not in (select actor from ({events}) where target in (select account_id from targets))
         order by acted.account_id
         """
     ).fetchall()
     con.close()
     pool = [str(row[0]) for row in rows]
-    if len(pool) < count:
-        raise InfluenceError(f"anti-gaming: only {len(pool)} accounts qualify as genuine engagers, need {count}")
-    rng = np.random.default_rng(SELECTION_SEED)
-    return tuple(sorted(pool[i] for i in rng.choice(len(pool), size=count, replace=False)))
+    needed = count * len(target_ids)
+    if len(pool) < needed:
+        raise InfluenceError(f"anti-gaming: only {len(pool)} accounts qualify as genuine engagers, need {needed}")
+    drawn = [pool[i] for i in np.random.default_rng(SELECTION_SEED).choice(len(pool), size=needed, replace=False)]
+    return [tuple(sorted(drawn[i * count : (i + 1) * count])) for i in range(len(target_ids))]
 
 
 def _scores_of(warehouse: Warehouse, day: datetime.date) -> tuple[list[str], list[float]]:
@@ -1030,11 +1070,16 @@ def plot_anti_gaming(result: AntiGamingResult, path: Path) -> None:
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(8, 4.5))
     labels = [day.strftime("%m-%d") for day in WEEK]
-    for scenario, style in (("clean", "k-o"), ("ring", "r-s"), ("genuine", "g-^")):
-        axis.plot(labels, result.scores[scenario], style, label=f"{scenario} (day 7: {result.scores[scenario][-1]:.1f})")
-    axis.set_title(f"Target twitter:{result.target_id}: score by day, {result.engagements_of_target} injected engagements")
+    colours = {"clean": "k", "ring": "r", "genuine": "g"}
+    for index, target in enumerate(result.targets):
+        for scenario, colour in colours.items():
+            axis.plot(
+                labels, target.scores[scenario], color=colour, marker="os^"[index], linestyle=("-", "--", ":")[index],
+                label=f"{scenario}, {target.label} target (day 7: {target.scores[scenario][-1]:.1f})",
+            )  # fmt: skip
+    axis.set_title(f"Targets' scores by day: {result.engagements_per_target} injected engagements each")
     axis.set_ylabel("person score (1-100)")
-    axis.legend()
+    axis.legend(fontsize=7, ncol=3, loc="upper left")
     axis.grid(alpha=0.3)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
@@ -1118,9 +1163,11 @@ def property_checks(evaluation: Evaluation) -> list[tuple[str, str, bool]]:
                 f"model {model_value:.3f} vs best {best_value:.3f} ({best.predictor})",
                 model_value > best_value,
             ))  # fmt: skip
-    ring, genuine = evaluation.gaming.uplift("ring"), evaluation.gaming.uplift("genuine")
-    checks.append((f"property 4: ring of {RING_SIZE} fake accounts raises the target by ≤ {MAX_RING_UPLIFT:.0f} points", f"{ring:+.2f}", ring <= MAX_RING_UPLIFT))
-    checks.append(("property 4: the same engagements from genuine accounts raise it more", f"{genuine:+.2f} vs {ring:+.2f}", genuine > ring))
+    for target in evaluation.gaming.targets:
+        ring, genuine = target.uplift("ring"), target.uplift("genuine")
+        name = f"{target.label} target `twitter:{target.target_id}`"
+        checks.append((f"property 4: a ring of {RING_SIZE} fake accounts raises the {name} by ≤ {MAX_RING_UPLIFT:.0f} points", f"{ring:+.2f}", ring <= MAX_RING_UPLIFT))
+        checks.append((f"property 4: the same engagements from genuine accounts raise the {name} more", f"{genuine:+.2f} vs {ring:+.2f}", genuine > ring))
     inactive = next(row for row in evaluation.stable.table if row[0].startswith("without"))
     checks.append(("property 5: without new activity a score moves ≤ 1 point a day", f"max {_f(inactive[5], 3)} over {inactive[1]:,} person-days", inactive[1] > 0 and inactive[5] <= 1.0))
     combined = evaluation.spread.row("combined (persons)")
@@ -1154,10 +1201,12 @@ def render_report(evaluation: Evaluation, plots: dict[str, Path], report_path: P
                 f"{_f(best_value)} ({best.predictor}); the model {verdict} {model_value - best_value:+.3f} "
                 f"(paired bootstrap 95% CI of the difference {low:+.3f} to {high:+.3f}).")  # fmt: skip
     ring, genuine = gaming.uplift("ring"), gaming.uplift("genuine")
-    add(f"- **Anti-gaming (property 4):** ring of {RING_SIZE} fake accounts raises the target by "
+    add(f"- **Anti-gaming (property 4):** a ring of {RING_SIZE} fake accounts raises the (median) target by "
         f"**{ring:+.2f}** points (limit {MAX_RING_UPLIFT:.0f}: {'PASS' if ring <= MAX_RING_UPLIFT else 'FAIL'}); the same "
-        f"{gaming.engagements_of_target} engagements from {RING_SIZE} genuine accounts raise it by **{genuine:+.2f}** "
-        f"points ({'larger: PASS' if genuine > ring else 'not larger: FAIL'}).")  # fmt: skip
+        f"{gaming.engagements_per_target} engagements from {RING_SIZE} genuine accounts raise it by **{genuine:+.2f}** "
+        f"points ({'larger: PASS' if genuine > ring else 'not larger: FAIL'}). Over all {len(gaming.targets)} targets: "
+        f"largest ring uplift {gaming.worst_ring_uplift():+.2f}, smallest genuine-minus-ring margin "
+        f"{gaming.smallest_genuine_margin():+.2f}.")  # fmt: skip
     combined = spread.row("combined (persons)")
     add(f"- **Scale on {spread.day}:** median score {combined['p50']:.2f}, share ≥ 30 {_percent(combined['share_30'])}, "
         f"share ≥ 50 {_percent(combined['share_50'])}, share ≥ 90 {_percent(combined['share_90'])} of "
@@ -1228,29 +1277,40 @@ def render_report(evaluation: Evaluation, plots: dict[str, Path], report_path: P
 
     add("## 2. Anti-gaming experiment (property 4)")
     add("")
-    add(f"Target: `twitter:{gaming.target_id}`, a real account engaged with by {gaming.target_clean_engagers} distinct "
-        f"accounts during the week, chosen as the median-scored account among those with 5–20 distinct engagers, own "
-        f"activity and a clean score ≤ 60 (room to rise). The injected rows are appended to a copy of the extracted raw "
-        f"partition of every day {WEEK[0]}..{WEEK[-1]} (`part-0.parquet`, the file the dbt sources read; its manifest "
-        f"updated to name the injection), then every scenario is rebuilt from scratch:")  # fmt: skip
+    add(f"Targets: {len(gaming.targets)} real accounts, each engaged with by 5–20 distinct accounts during the week, active "
+        f"themselves and with a clean score ≤ 60 (room to rise): the ones at the median, lower and upper quartile of the clean "
+        f"score among such accounts. The headline uses the median target. Injected rows are appended to a copy of the "
+        f"extracted raw partition of every day {WEEK[0]}..{WEEK[-1]} (`part-0.parquet`, the file the dbt sources read; its "
+        f"manifest updated to name the injection), then each scenario is rebuilt from an empty warehouse:")  # fmt: skip
     add("")
-    add(f"- **ring**: {RING_SIZE} new accounts (ids {RING_ID_START}..{RING_ID_START + RING_SIZE - 1}); every day each "
-        f"reshares and mentions the target once and every other ring member once ({gaming.ring_events:,} events, of which "
-        f"{gaming.engagements_of_target} engage the target).")  # fmt: skip
-    add(f"- **genuine**: {RING_SIZE} real accounts drawn with seed {SELECTION_SEED} among accounts that acted on ≥ 3 days, "
-        f"drew engagement from others, made ≤ 100 actions and never engaged the target; every day each reshares and "
-        f"mentions the target once ({gaming.genuine_events:,} events, the same {gaming.engagements_of_target} "
-        f"engagements of the target, same timestamps).")  # fmt: skip
+    add(f"- **ring**: per target, {RING_SIZE} new accounts (ids from {RING_ID_START}); every day each reshares and "
+        f"mentions its target once and every other member of its ring once ({gaming.ring_events:,} events in all, "
+        f"{gaming.engagements_per_target} of them engaging each target).")  # fmt: skip
+    add(f"- **genuine**: per target, {RING_SIZE} different real accounts drawn with seed {SELECTION_SEED} among accounts "
+        f"that acted on ≥ 3 days, drew engagement from others, made ≤ 100 actions and never engaged a target; every day "
+        f"each reshares and mentions its target once ({gaming.genuine_events:,} events: the same "
+        f"{gaming.engagements_per_target} engagements of each target, at the same times).")  # fmt: skip
+    add("")
+    add("| target | distinct engagers in the week (clean) | clean score | ring score | genuine score | ring uplift | genuine uplift | largest daily ring uplift | clean rank → ring / genuine rank |")
+    add("|---|---|---|---|---|---|---|---|---|")
+    for target in gaming.targets:
+        add(f"| {target.label} `twitter:{target.target_id}` | {target.clean_engagers} | {_f(target.scores['clean'][-1], 2)} | "
+            f"{_f(target.scores['ring'][-1], 2)} | {_f(target.scores['genuine'][-1], 2)} | **{target.uplift('ring'):+.2f}** | "
+            f"**{target.uplift('genuine'):+.2f}** | {target.max_uplift('ring'):+.2f} | {_f(target.ranks['clean'][-1], 0)} → "
+            f"{_f(target.ranks['ring'][-1], 0)} / {_f(target.ranks['genuine'][-1], 0)} |")  # fmt: skip
+    add("")
+    primary = gaming.primary
+    add(f"Day by day, median target `twitter:{primary.target_id}`:")
     add("")
     add("| day | clean score | ring score | genuine score | ring uplift | genuine uplift | clean rank | ring rank | genuine rank |")
     add("|---|---|---|---|---|---|---|---|---|")
     for i, day in enumerate(WEEK):
-        c, r, g = gaming.scores["clean"][i], gaming.scores["ring"][i], gaming.scores["genuine"][i]
+        c, r, g = primary.scores["clean"][i], primary.scores["ring"][i], primary.scores["genuine"][i]
         add(f"| {day} | {_f(c, 2)} | {_f(r, 2)} | {_f(g, 2)} | {_f(r - c, 2)} | {_f(g - c, 2)} | "
-            f"{_f(gaming.ranks['clean'][i], 0)} | {_f(gaming.ranks['ring'][i], 0)} | {_f(gaming.ranks['genuine'][i], 0)} |")  # fmt: skip
+            f"{_f(primary.ranks['clean'][i], 0)} | {_f(primary.ranks['ring'][i], 0)} | {_f(primary.ranks['genuine'][i], 0)} |")  # fmt: skip
     add("")
-    add(f"Uplift on {WEEK[-1]}: ring **{ring:+.2f}**, genuine **{genuine:+.2f}** points; largest daily uplift over the "
-        f"week: ring {gaming.max_uplift('ring'):+.2f}, genuine {gaming.max_uplift('genuine'):+.2f}.")  # fmt: skip
+    add("(n/a: not scored that day; the clean build scores an account from the first day it receives engagement.)")
+    add("")
     members = gaming.ring_member_scores
     if len(members):
         add(f"The {len(members)} fake ring accounts themselves score median {np.median(members):.2f}, max "
@@ -1352,14 +1412,20 @@ def run(fresh: bool = False, reuse: bool = False, report_path: Path = REPORT_PAT
         seconds["clean"] = build_seconds(clean)
 
         clean_warehouse = Warehouse(clean.warehouse)
-        target_id, target_engagers = select_target(clean.raw, clean_warehouse)
-        plans = {"ring": ring_plan(target_id), "genuine": genuine_plan(target_id, select_genuine_engagers(clean.raw, target_id))}
+        targets = select_targets(clean.raw, clean_warehouse)
+        target_ids = [target_id for _, target_id, _ in targets]
+        genuine_groups = select_genuine_engagers(clean.raw, target_ids)
+        plans: dict[str, list[InjectionPlan]] = {
+            "ring": [ring_plan(target_id, first_id=RING_ID_START + i * RING_SIZE) for i, target_id in enumerate(target_ids)],
+            "genuine": [genuine_plan(target_id, group) for target_id, group in zip(target_ids, genuine_groups, strict=True)],
+        }
         injected: dict[str, int] = {}
         jobs: dict[str, tuple[Paths, str]] = {}
-        for scenario, plan in plans.items():
+        for scenario, scenario_plans in plans.items():
             scenario_dir = scenario_paths(root, scenario, samples)
-            scenario_fingerprint = hashlib.sha256(f"{fingerprint}:{plan.fingerprint()}:{INJECTION_FORMAT}".encode()).hexdigest()[:16]
-            injected[scenario] = sum(injected_events(plan, day).num_rows for day in WEEK)
+            plan_fingerprints = ":".join(plan.fingerprint() for plan in scenario_plans)
+            scenario_fingerprint = hashlib.sha256(f"{fingerprint}:{plan_fingerprints}:{INJECTION_FORMAT}".encode()).hexdigest()[:16]
+            injected[scenario] = sum(injected_events(plan, day).num_rows for plan in scenario_plans for day in WEEK)
             if reuse:
                 if not scenario_dir.warehouse.exists():
                     raise InfluenceError(f"--reuse: no {scenario} build at {scenario_dir.warehouse}; run without --reuse first")
@@ -1387,23 +1453,25 @@ def run(fresh: bool = False, reuse: bool = False, report_path: Path = REPORT_PAT
             warehouses[scenario] = Warehouse(scenario_dir.warehouse)
         validity = predictive_validity(clean, clean_warehouse)
         progress.advance(task)
-        trajectories = {scenario: target_trajectory(warehouse, target_id) for scenario, warehouse in warehouses.items()}
+        target_runs = []
+        for index, (label, target_id, engagers) in enumerate(targets):
+            trajectories = {scenario: target_trajectory(warehouse, target_id) for scenario, warehouse in warehouses.items()}
+            target_runs.append(TargetRun(
+                label=label, target_id=target_id, clean_engagers=engagers,
+                ring_ids=plans["ring"][index].engager_ids, genuine_engager_ids=plans["genuine"][index].engager_ids,
+                scores={scenario: trajectory[0] for scenario, trajectory in trajectories.items()},
+                ranks={scenario: trajectory[1] for scenario, trajectory in trajectories.items()},
+            ))  # fmt: skip
+        involved = {scenario: {*target_ids, *(e for plan in plans[scenario] for e in plan.engager_ids)} for scenario in plans}
         gaming = AntiGamingResult(
-            target_id=target_id,
-            target_clean_engagers=target_engagers,
-            engagements_of_target=2 * RING_SIZE * len(WEEK),
+            targets=target_runs,
+            engagements_per_target=2 * RING_SIZE * len(WEEK),
             ring_events=injected["ring"],
             genuine_events=injected["genuine"],
-            genuine_engager_ids=plans["genuine"].engager_ids,
-            scores={scenario: trajectory[0] for scenario, trajectory in trajectories.items()},
-            ranks={scenario: trajectory[1] for scenario, trajectory in trajectories.items()},
-            ring_member_scores=scores_of_accounts(warehouses["ring"], plans["ring"].engager_ids, WEEK[-1]),
-            genuine_engager_scores_clean=scores_of_accounts(clean_warehouse, plans["genuine"].engager_ids, WEEK[-1]),
+            ring_member_scores=scores_of_accounts(warehouses["ring"], [e for plan in plans["ring"] for e in plan.engager_ids], WEEK[-1]),
+            genuine_engager_scores_clean=scores_of_accounts(clean_warehouse, [e for plan in plans["genuine"] for e in plan.engager_ids], WEEK[-1]),
             bystander_changes={
-                scenario: bystander_changes(
-                    clean_warehouse, warehouses[scenario], (target_id, *plans[scenario].engager_ids), WEEK[-1]
-                )
-                for scenario in plans
+                scenario: bystander_changes(clean_warehouse, warehouses[scenario], involved[scenario], WEEK[-1]) for scenario in plans
             },
         )
         progress.advance(task)
@@ -1456,7 +1524,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for metric in ("spearman", "ndcg"):
             model, best, _ = headline_comparison(evaluation.validity, outcome, metric)
             print(f"  {outcome:<28} {metric:<8} model {getattr(model, metric):.3f}  best baseline {getattr(best, metric):.3f} ({best.predictor})")
-    print(f"  ring uplift {evaluation.gaming.uplift('ring'):+.2f}  genuine uplift {evaluation.gaming.uplift('genuine'):+.2f}")
+    for target in evaluation.gaming.targets:
+        print(f"  {target.label} target twitter:{target.target_id}: ring uplift {target.uplift('ring'):+.2f}  genuine uplift {target.uplift('genuine'):+.2f}")
     combined = evaluation.spread.row("combined (persons)")
     print(f"  median score {combined['p50']:.2f}  share >= 50 {100 * combined['share_50']:.2f}%")
     return 0

@@ -11,7 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from extractors.schema import EVENTS
-from influence.evaluate import Warehouse, scenario_paths, stability
+from influence.errors import InfluenceError
+from influence.evaluate import Warehouse, scenario_paths, select_genuine_engagers, stability
 
 
 def _write_raw_day(raw: Path, day: datetime.date, pairs: list[tuple[str, str]]) -> None:
@@ -71,3 +72,22 @@ def test_person_scores_of_one_day_come_in_rank_order(crafted: tuple[Path, Path],
     scores = warehouse.person_scores(datetime.date(2012, 7, 2))
     warehouse.close()
     assert list(scores["person_id"]) == ["twitter:b", "twitter:c", "twitter:a"]
+
+
+def test_genuine_engagers_are_active_selective_disjoint_and_never_touch_a_target(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    days = [datetime.date(2012, 7, d) for d in (1, 2, 3)]
+    for day in days:
+        pairs = [(f"g{i}", f"g{(i + 1) % 8}") for i in range(8)]  # g0..g7 act daily and are engaged with
+        pairs += [("g0", "t1")]  # g0 already engages a target: excluded
+        pairs += [("once", "g1")] if day == days[0] else []  # active on one day only: excluded
+        _write_raw_day(raw, day, pairs)
+    groups = select_genuine_engagers(raw, ["t1", "g7"], count=2)
+    drawn = [account for group in groups for account in group]
+    assert len(groups) == 2 and all(len(group) == 2 for group in groups)
+    assert len(set(drawn)) == 4
+    # g1..g5 qualify: not g0 (engaged t1), not g6 (engaged g7), not g7 (a target), not "once"
+    assert set(drawn) <= {f"g{i}" for i in range(1, 6)}
+    assert select_genuine_engagers(raw, ["t1", "g7"], count=2) == groups  # seeded: reproducible
+    with pytest.raises(InfluenceError, match="only 5 accounts qualify"):
+        select_genuine_engagers(raw, ["t1", "g7"], count=3)

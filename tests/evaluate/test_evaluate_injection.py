@@ -75,7 +75,7 @@ def test_write_injection_appends_to_the_part_file_dbt_reads_and_keeps_the_manife
     for day in days:
         _extracted_partition(tmp_path, "events", day, real_event)
         _extracted_partition(tmp_path, "accounts", day, ACCOUNTS.empty_table())
-    written = write_injection(tmp_path, ring_plan("99", size=3), days)
+    written = write_injection(tmp_path, [ring_plan("99", size=3)], days)
     assert written == 2 * 3 * 3 * 2
     for day in days:
         partition = tmp_path / "twitter" / "events" / f"dt={day}"
@@ -93,4 +93,24 @@ def test_write_injection_appends_to_the_part_file_dbt_reads_and_keeps_the_manife
 
 def test_write_injection_refuses_a_day_that_was_not_extracted(tmp_path: Path) -> None:
     with pytest.raises(InfluenceError, match="no extracted part-0.parquet"):
-        write_injection(tmp_path, ring_plan("99", size=2), [DAY])
+        write_injection(tmp_path, [ring_plan("99", size=2)], [DAY])
+
+
+def test_several_targets_in_one_scenario_get_disjoint_rings_with_unique_event_ids(tmp_path: Path) -> None:
+    for entity, schema in (("events", EVENTS), ("accounts", ACCOUNTS)):
+        _extracted_partition(tmp_path, entity, DAY, schema.empty_table())
+    plans = [ring_plan("1", size=3), ring_plan("2", size=3, first_id=RING_ID_START + 3)]
+    assert write_injection(tmp_path, plans, [DAY]) == 2 * 3 * 3 * 2
+    events = pq.read_table(tmp_path / "twitter" / "events" / f"dt={DAY}" / "part-0.parquet").to_pylist()
+    assert len({row["event_id"] for row in events}) == len(events)
+    # no engagement crosses from one ring to the other ring's target
+    assert {row["actor_account_id"] for row in events if row["target_account_id"] == "2"} == {
+        str(RING_ID_START + i) for i in range(3, 6)
+    }
+    accounts = pq.read_table(tmp_path / "twitter" / "accounts" / f"dt={DAY}" / "part-0.parquet")
+    assert accounts.num_rows == 6
+
+
+def test_plans_sharing_engagers_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="share engagers"):
+        write_injection(tmp_path, [genuine_plan("1", ["5", "6"]), genuine_plan("2", ["6", "7"])], [DAY])
