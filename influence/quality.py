@@ -570,39 +570,55 @@ def _population_stability_index(current: pd.Series, previous: pd.Series, bins: i
     return float(np.sum((current_share - previous_share) * np.log(current_share / previous_share)))
 
 
-def person_scores_helpers(
-    today: pd.DataFrame, previous: pd.DataFrame, settings: dict[str, Any]
-) -> tuple[pd.DataFrame, dict[str, Any], str | None]:
-    """Helper columns for marts_person_scores and the previous-day parameters.
+def rank_helpers(frame: pd.DataFrame, rank: dict[str, Any]) -> pd.DataFrame:
+    """Rank-versus-score helper columns, within each partition of ``rank["partition_by"]``.
 
-    Returns (frame with helper columns, suite parameters, why previous-day checks cannot run or
-    None). Rank consistency: walking the day in rank order (ties by score descending) the score
-    never increases; persons sharing a rank share a score; ranks have no gaps.
+    Walking a partition in rank order (ties by score descending) the score never increases
+    (``rank_order_consistent``); rows sharing a rank share a score (``rank_tie_same_score``);
+    ranks have no gaps (``rank_without_gap``: rank <= number of distinct ranks). This holds for
+    both a dense rank and a row_number tie-broken by id, and fails for a skipping RANK().
     """
-    frame = today.sort_values(["rank", "score"], ascending=[True, False], kind="stable").reset_index(drop=True)
-    previous_score = frame["score"].shift()
-    frame["rank_order_consistent"] = previous_score.isna() | (frame["score"] <= previous_score)
-    frame["rank_tie_same_score"] = frame.groupby("rank", dropna=False)["score"].transform("nunique") <= 1
-    frame["rank_without_gap"] = frame["rank"] <= frame["rank"].nunique()
-    parameters: dict[str, Any] = {}
-    if previous.empty:
-        return frame, parameters, "no scores for the previous day"
-    yesterday = previous.drop_duplicates("person_id").set_index("person_id")["score"]
-    frame["score_change_abs"] = (frame["score"] - frame["person_id"].map(yesterday)).abs()
-    bins = int(settings.get("psi_bins", 10))
-    frame["psi_vs_previous_day"] = _population_stability_index(frame["score"], previous["score"], bins)
+    rank_column, score_column = rank["column"], rank.get("score_column", "score")
+    partition = list(rank.get("partition_by", []))
+    frame = frame.sort_values(
+        [*partition, rank_column, score_column], ascending=[True] * (len(partition) + 1) + [False], kind="stable"
+    ).reset_index(drop=True)
+    if partition:
+        previous_score = frame.groupby(partition, dropna=False)[score_column].shift()
+        distinct_ranks = frame.groupby(partition, dropna=False)[rank_column].transform("nunique")
+    else:
+        previous_score = frame[score_column].shift()
+        distinct_ranks = frame[rank_column].nunique()
+    frame["rank_order_consistent"] = previous_score.isna() | (frame[score_column] <= previous_score)
+    frame["rank_tie_same_score"] = (
+        frame.groupby([*partition, rank_column], dropna=False)[score_column].transform("nunique") <= 1
+    )
+    frame["rank_without_gap"] = frame[rank_column] <= distinct_ranks
+    return frame
+
+
+def previous_day_helpers(
+    today: pd.DataFrame, previous: pd.DataFrame, settings: dict[str, Any]
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Helper columns and parameters comparing the day with the previous day: |score change| per
+    key present on both days, PSI over the previous day's score quantiles (constant column), and
+    the allowed range of the row count."""
+    key, score = settings["key"], settings.get("score_column", "score")
+    frame = today.copy()
+    yesterday = previous.drop_duplicates(key).set_index(key)[score]
+    frame["score_change_abs"] = (frame[score] - frame[key].map(yesterday)).abs()
+    frame["psi_vs_previous_day"] = _population_stability_index(
+        frame[score], previous[score], int(settings.get("psi_bins", 10))
+    )
     change = float(settings.get("persons_max_change", 0.5))
-    parameters["persons_min"] = len(previous) * (1 - change)
-    parameters["persons_max"] = len(previous) * (1 + change)
-    return frame, parameters, None
-
-
-_HELPERS = {"fct_person_scores": person_scores_helpers}
+    parameters = {"persons_min": len(previous) * (1 - change), "persons_max": len(previous) * (1 + change)}
+    return frame, parameters
 
 
 def validate_marts(day: datetime.date, paths: Paths) -> QualityReport:
     """Validate the marts of ``day`` in the working warehouse (opened read-only) against the
-    previous day's rows."""
+    previous day's rows. Marts keyed by model version (a new version is built beside the
+    published one) are validated one version at a time, each against its own previous day."""
     import duckdb
 
     specs = [load_suite(p.stem) for p in sorted(EXPECTATIONS_DIR.glob("marts_*.json"))]
@@ -629,27 +645,56 @@ def validate_marts(day: datetime.date, paths: Paths) -> QualityReport:
 
 def _validate_mart(validator: _Validator, connection: Any, spec: SuiteSpec, day: datetime.date) -> list[CheckResult]:
     import duckdb
+    import pandas as pd
 
     table = spec.meta["table"]
     day_column = spec.meta["day_column"]
+    version_column = spec.meta.get("version_column")
     query = f'select * from marts."{table}" where "{day_column}" = ?'
     try:
         today = connection.execute(query, [day]).df()
         previous = connection.execute(query, [day - datetime.timedelta(days=1)]).df()
     except duckdb.Error as error:
         return [CheckResult(spec.name, f"read marts.{table}", "error", False, _one_line(str(error), 300))]
-    helpers = _HELPERS.get(table)
+    if version_column and version_column in today.columns and today[version_column].nunique(dropna=False) > 1:
+        versions = list(today.groupby(version_column, dropna=False, sort=True))
+    else:
+        versions = [(None, today)]
+    results: list[CheckResult] = []
+    for version, rows in versions:
+        if version is None:
+            run_name, previous_rows = spec.name, previous
+        else:
+            run_name = f"{spec.name}@{'missing' if pd.isna(version) else version}"
+            same_version = previous[version_column] == version if not pd.isna(version) else previous[version_column].isna()
+            previous_rows = previous[same_version] if version_column in previous.columns else previous
+        results.extend(_validate_mart_version(validator, spec, run_name, rows, previous_rows, day))
+    return results
+
+
+def _validate_mart_version(
+    validator: _Validator,
+    spec: SuiteSpec,
+    run_name: str,
+    today: pd.DataFrame,
+    previous: pd.DataFrame,
+    day: datetime.date,
+) -> list[CheckResult]:
     parameters = _day_bounds(day)
+    context: dict[str, str] = {}
     skipped: list[CheckResult] = []
-    if helpers is not None:
-        today, extra, missing_baseline = helpers(today, previous, spec.meta.get("previous_day", {}))
-        parameters.update(extra)
-        if missing_baseline:
-            skipped = _not_compared(spec.name, spec, "previous_day", missing_baseline)
+    if "rank" in spec.meta and {spec.meta["rank"]["column"], spec.meta["rank"].get("score_column", "score")} <= set(today.columns):
+        today = rank_helpers(today, spec.meta["rank"])
+    if spec.requiring("previous_day"):
+        if previous.empty:
+            skipped = _not_compared(run_name, spec, "previous_day", "no rows for the previous day")
             spec = spec.without_requirement("previous_day")
-    context = {"previous_day": f"previous day {len(previous)} persons"} if not previous.empty else {}
-    validation = validator.run(spec.name, spec, today, parameters)
-    return _collect(spec.name, validation, context) + skipped
+        else:
+            today, extra = previous_day_helpers(today, previous, spec.meta["previous_day"])
+            parameters.update(extra)
+            context["previous_day"] = f"previous day {len(previous)} rows"
+    validation = validator.run(run_name, spec, today, parameters)
+    return _collect(run_name, validation, context) + skipped
 
 
 def describe(report: QualityReport) -> str:

@@ -75,11 +75,23 @@ from scored
 """
 
 
+NETWORK_SCORES_SQL = """
+create or replace table marts.fct_network_scores as
+select score_date, 'twitter' as network, person_id as account_key, score,
+       cast(row_number() over (partition by score_date order by score desc, person_id) as integer) as network_rank,
+       percentile as network_percentile, tier, model_version
+from marts.fct_person_scores
+"""
+
+
 def build_person_scores(higgs_raw: Path, warehouse: Path, days: tuple[datetime.date, ...]) -> None:
     """A small working warehouse whose marts.fct_person_scores ranks the real accounts of those
-    days by interactions received (log-scaled to 1-100), dense-ranked like the contract says."""
+    days by interactions received (log-scaled to 1-100), dense-ranked like the contract says;
+    marts.fct_network_scores holds the same scores per account, ranked by row_number like the
+    dbt model does (Higgs has one network and no identity links, so accounts are persons)."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     files = [str(higgs_raw / "twitter" / "events" / f"dt={d.isoformat()}" / "part-0.parquet") for d in days]
     with duckdb.connect(str(warehouse)) as connection:
         connection.execute("create schema if not exists marts")
         connection.execute(PERSON_SCORES_SQL, {"events": files, "saturation": SATURATION})
+        connection.execute(NETWORK_SCORES_SQL)

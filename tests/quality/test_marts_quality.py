@@ -16,8 +16,10 @@ PSI = "expect_column_max_to_be_between(psi_vs_previous_day)"
 MOVERS = "expect_column_values_to_be_between(score_change_abs)"
 
 
-def failed(report: QualityReport) -> set[tuple[str, str]]:
-    return {(r.check, r.severity) for r in report.results if not r.success}
+def failed(report: QualityReport, suite: str = "marts_person_scores") -> set[tuple[str, str]]:
+    """Failed person-score checks; any failure elsewhere is reported as such and fails the test."""
+    return {(r.check, r.severity) if r.suite == suite else (r.suite, r.check, r.severity)  # type: ignore[misc]
+            for r in report.results if not r.success}
 
 
 def execute(paths: Paths, *statements: str) -> None:
@@ -49,7 +51,7 @@ def unchanged_day(two_days: Paths) -> Paths:
 def test_unchanged_day_passes_every_check(unchanged_day: Paths) -> None:
     report = validate_marts(JULY_3, unchanged_day)
     assert [r for r in report.results if not r.success] == []
-    assert len(report.results) == 23
+    assert {r.suite for r in report.results} == {"marts_person_scores", "marts_network_scores"}
     psi = next(r for r in report.results if r.check == PSI)
     assert psi.severity == "warning" and psi.observed.startswith("observed 0")
     assert report.data_docs is not None and "marts_person_scores" in report.data_docs.read_text()
@@ -60,7 +62,7 @@ def test_first_day_reports_previous_day_checks_as_not_compared(higgs_raw: Path, 
     build_person_scores(higgs_raw, paths.warehouse, (JULY_2,))
     report = validate_marts(JULY_2, paths)
     assert failed(report) == set()
-    not_compared = {r.check for r in report.results if r.observed == "not compared: no scores for the previous day"}
+    not_compared = {r.check for r in report.results if r.observed == "not compared: no rows for the previous day"}
     assert not_compared == {ROW_COUNT, PSI, MOVERS}
 
 
@@ -71,7 +73,7 @@ def test_real_consecutive_days_warn_but_never_block(two_days: Paths) -> None:
     assert report.blocking_failures == []
     assert failed(report) == {(ROW_COUNT, "warning"), (MOVERS, "warning")}
     persons = next(w for w in report.warnings if w.check == ROW_COUNT)
-    assert persons.observed == "observed 4530; previous day 2539 persons"
+    assert persons.observed == "observed 4530; previous day 2539 rows"
     psi = next(r for r in report.results if r.check == PSI)
     assert psi.success and float(psi.observed.split()[1].rstrip(";")) < 0.25
 
@@ -138,7 +140,8 @@ def test_missing_model_version_is_an_error(unchanged_day: Paths) -> None:
     execute(unchanged_day, "update marts.fct_person_scores set model_version = null "
                            "where score_date = date '2012-07-03' and rank > 3")
     report = validate_marts(JULY_3, unchanged_day)
-    assert ("expect_column_values_to_not_be_null(model_version)", "error") in failed(report)
+    # The unversioned rows are validated apart, under their own name, and block.
+    assert ("marts_person_scores@missing", "expect_column_values_to_not_be_null(model_version)", "error") in failed(report)
 
 
 def test_missing_mart_and_missing_warehouse_are_errors(tmp_path: Path) -> None:
@@ -151,5 +154,31 @@ def test_missing_mart_and_missing_warehouse_are_errors(tmp_path: Path) -> None:
     execute(paths, "create schema marts")
     report = validate_marts(JULY_3, paths)
     assert [(r.suite, r.check, r.severity) for r in report.blocking_failures] == [
-        ("marts_person_scores", "read marts.fct_person_scores", "error")
+        ("marts_network_scores", "read marts.fct_network_scores", "error"),
+        ("marts_person_scores", "read marts.fct_person_scores", "error"),
     ]
+
+
+def test_network_rank_inconsistent_with_score_is_an_error(unchanged_day: Paths) -> None:
+    execute(unchanged_day, "update marts.fct_network_scores set network_rank = 3 - network_rank "
+                           "where score_date = date '2012-07-03' and network_rank in (1, 2)")
+    report = validate_marts(JULY_3, unchanged_day)
+    assert failed(report, "marts_network_scores") == {
+        ("expect_column_values_to_be_in_set(rank_order_consistent)", "error")
+    }
+
+
+def test_each_model_version_is_validated_against_its_own_previous_day(unchanged_day: Paths) -> None:
+    # A new model version built beside the published one (same persons, other scale): not a
+    # duplicate person-day, and with no 2.0.0 rows the day before, nothing to compare it with.
+    execute(unchanged_day, "insert into marts.fct_person_scores select * replace "
+                           "(least(100, score * 1.1) as score, '2.0.0' as model_version) "
+                           "from marts.fct_person_scores where score_date = date '2012-07-03'")
+    report = validate_marts(JULY_3, unchanged_day)
+    assert [r for r in report.results if not r.success] == []
+    assert {r.suite for r in report.results} == {
+        "marts_person_scores@1.0.0", "marts_person_scores@2.0.0", "marts_network_scores"
+    }
+    not_compared = {r.check for r in report.results
+                    if r.suite == "marts_person_scores@2.0.0" and r.observed.startswith("not compared")}
+    assert not_compared == {ROW_COUNT, PSI, MOVERS}
