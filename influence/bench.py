@@ -102,6 +102,9 @@ def _available_memory_gb() -> float:
     return float("inf")
 
 
+STAGE_TIMEOUT_SECONDS = float(os.environ.get("INFLUENCE_BENCH_STAGE_TIMEOUT", "900"))
+
+
 def _timed(command: list[str], env: dict[str, str], log: Path) -> dict[str, Any]:
     """Run ``command`` under `/usr/bin/time -v`; its output goes to ``log``. Raises with the log's
     last lines if it fails."""
@@ -117,6 +120,14 @@ def _timed(command: list[str], env: dict[str, str], log: Path) -> dict[str, Any]
         )
         while process.poll() is None:
             available = _available_memory_gb()
+            if time.monotonic() - started > STAGE_TIMEOUT_SECONDS:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+                running = [line.strip() for line in log.read_text(errors="replace").splitlines() if " START " in line]
+                raise RuntimeError(
+                    f"{' '.join(command[3:6])} stopped by the bench after {STAGE_TIMEOUT_SECONDS:.0f} s "
+                    f"(INFLUENCE_BENCH_STAGE_TIMEOUT)" + (f"; last started: {running[-1]}" if running else "")
+                )
             if available < MEMORY_GUARD_GB:
                 # The machine is shared: stop this stage before the kernel's OOM killer picks a victim.
                 memory_guard_hit = available
