@@ -50,6 +50,8 @@ REPORTS_DIR = PROJECT_ROOT / "reports"
 BENCH_JSON = REPORTS_DIR / "bench.json"
 BENCH_MD = REPORTS_DIR / "bench.md"
 BENCH_PNG = REPORTS_DIR / "bench.png"
+# Hand-written analysis (how the numbers were obtained, caveats), appended to bench.md verbatim.
+BENCH_NOTES = REPORTS_DIR / "bench_notes.md"
 GNU_TIME = "/usr/bin/time"
 DEFAULT_SOURCES = ("synthetic",)
 STAGES = ("extract", "validate_raw", "dbt_build", "validate_marts", "publish")
@@ -605,6 +607,8 @@ def write_report(results: dict[str, Any]) -> None:
             lines += _scale_section(scale_result)
     lines += _findings_section(results)
     lines += _extras_section(results)
+    if BENCH_NOTES.exists():
+        lines += ["", BENCH_NOTES.read_text().strip(), ""]
     REPORTS_DIR.mkdir(parents=True, exist_ok=True)
     BENCH_MD.write_text("\n".join(lines) + "\n")
     _plot(results)
@@ -686,9 +690,9 @@ def _scale_section(scale_result: dict[str, Any]) -> list[str]:
         f"{scale_result['days_requested']} requested days measured, {scale_result['repeats']} repeat(s) per day; "
         f"machine: {machine.get('cpus')} CPUs, {machine.get('memory_gb')} GB.",
         "",
-        "| day | events | total wall s | total work s | peak MB | events/s | "
+        "| day | load 1m | events | total wall s | total work s | peak MB | events/s | "
         + " | ".join(f"{s} wall/work s (peak MB)" for s in STAGES) + " | DAG wall s | overhead |",
-        "|---|---|---|---|---|---|" + "---|" * len(STAGES) + "---|---|",
+        "|---|---|---|---|---|---|---|" + "---|" * len(STAGES) + "---|---|",
     ]
     for day in days:
         stage_cells = [
@@ -698,7 +702,7 @@ def _scale_section(scale_result: dict[str, Any]) -> list[str]:
         ]
         dag = day.get("dag")
         lines.append(
-            f"| {day['day_number']} ({day['day']}) | {day['events']:,} | {_fmt(day['total_wall_seconds'])} | "
+            f"| {day['day_number']} ({day['day']}) | {day.get('load_average_1m_before', '–')} | {day['events']:,} | {_fmt(day['total_wall_seconds'])} | "
             f"{_fmt(day['total_work_seconds'])} | {_fmt(day['peak_rss_mb'], 0)} | {_fmt(day['events_per_second'], 0)} | "
             + " | ".join(stage_cells)
             + f" | {_fmt(dag['wall_seconds']) if dag else '–'} | "
