@@ -3,20 +3,30 @@ atomically.
 
 Layout under the published directory (`INFLUENCE_PUBLISHED_DIR`, default `data/published/`):
 
-    influence.duckdb                 every table of the working warehouse's `marts` schema, in `main`,
-                                     plus `run_audit`
-    parquet -> parquet_versions/<v>  symlink to the current Parquet mirror, one directory per table:
-                                     parquet/<table>/data.parquet
-    parquet_versions/<v>/_SUCCESS    marks a complete mirror version
+    influence.duckdb                   every table of the working warehouse's `marts` schema, in
+                                       `main`, plus `run_audit`
+    parquet -> parquet_versions/<v>    symlink to the current Parquet mirror:
+        <daily mart>/<YYYY-MM-DD>.parquet   one file per day for marts with a day column
+        <other table>/data.parquet          dimensions, run_audit
+        (read a whole mart with read_parquet('parquet/<mart>/*.parquet'))
+    parquet_versions/<v>/_SUCCESS      marks a complete mirror version
+
+What a run publishes is what it audited: for a daily mart (one with a `score_date` or
+`activity_date` column; dbt rebuilds exactly one day per run) the run replaces that day's rows
+only, and the other days stay as they were published by their own runs. So rows of a day whose
+audit failed are never published by a later day's run. Dimensions (no day column) and marts whose
+columns changed (a new model version) are copied whole. The Parquet mirror follows the same rule:
+the new version hard-links the unchanged day files of the previous version and writes the
+changed ones. Publishing therefore costs one day, not the whole history.
 
 Why it is safe for readers:
-- The new DuckDB file is written under a temporary name in the same directory, checkpointed,
-  fsynced, and moved over `influence.duckdb` with `os.replace` (one rename). A reader that already
-  opened the old file keeps its inode and reads the old version to the end; a reader opening after
-  the rename gets the new one. Nobody sees a half-written file.
+- The new DuckDB file is built under a temporary name in the same directory (starting from a copy
+  of the current file, which is never modified in place), checkpointed, fsynced, and moved over
+  `influence.duckdb` with `os.replace`. A reader that already opened the old file keeps its inode
+  and reads the old version to the end; a reader opening after the rename gets the new one.
 - The Parquet mirror is a new directory per version; the `parquet` symlink is replaced with
-  `os.replace` of a freshly made symlink (again one rename). Readers that resolved the old link keep
-  reading the old version, which is kept until the next publish after this one.
+  `os.replace` of a freshly made symlink. Readers that resolved the old link keep reading the old
+  version, which is kept until the next publish after this one.
 - A publish killed at any point leaves the previous version in place; its leftovers (temporary
   file, unfinished version directory without `_SUCCESS`) are removed by the next publish.
 The DuckDB file and the Parquet mirror are two renames, so a reader combining both could in theory
@@ -46,6 +56,8 @@ SUCCESS_MARKER = "_SUCCESS"
 TEMPORARY_PREFIX = ".publishing-"
 MARTS_SCHEMA = "marts"
 AUDIT_TABLE = "run_audit"
+DAY_COLUMNS = ("score_date", "activity_date")
+WHOLE_TABLE_FILE = "data.parquet"
 
 
 @dataclass(frozen=True)
@@ -57,79 +69,68 @@ class PublishResult:
 
 
 AuditProvider = Callable[[dict[str, int], "int | None"], "pa.Table"]
+# Changes made to the new version's tables: table -> the day replaced, or None if rewritten whole.
+Changes = dict[str, "dt.date | None"]
+Update = Callable[["duckdb.DuckDBPyConnection"], "tuple[pa.Table, Changes]"]
 
 
 def publish_marts(paths: Paths, day: dt.date, audit_for: AuditProvider) -> PublishResult:
-    """Copy every table (and view) of schema `marts` of the working warehouse, plus the run audit,
-    to a new published version and swap it in. The caller holds the warehouse lock.
+    """Publish `day` of every table of schema `marts` (see the module docstring), plus the run
+    audit. The caller holds the warehouse lock and has audited the day.
 
     `audit_for(mart_rows, persons_scored)` returns the `run_audit` table to publish; it is called
-    after the marts are copied so this run's own audit row can carry their row counts."""
-    import duckdb
-
+    after the marts are updated so this run's own audit row can carry their row counts."""
     started = time.monotonic()
     if not paths.warehouse.exists():
         raise PublishError(f"{paths.warehouse}: working warehouse does not exist; run dbt build first")
     mart_rows: dict[str, int] = {}
     persons_scored: list[int] = []
 
-    def copy_marts(connection: duckdb.DuckDBPyConnection) -> pa.Table:
+    def update_day(connection: duckdb.DuckDBPyConnection) -> tuple[pa.Table, Changes]:
         connection.execute(f"ATTACH '{_sql_string(paths.warehouse)}' AS warehouse (READ_ONLY)")
-        tables = [
-            name
-            for (name,) in connection.execute(
-                "SELECT table_name FROM information_schema.tables "
-                "WHERE table_catalog = 'warehouse' AND table_schema = ? ORDER BY table_name",
-                [MARTS_SCHEMA],
-            ).fetchall()
-        ]
-        if not tables:
+        marts = _table_names(connection, "warehouse", MARTS_SCHEMA)
+        if not marts:
             raise PublishError(f"{paths.warehouse}: schema '{MARTS_SCHEMA}' has no tables to publish")
-        for table in tables:
-            if table == AUDIT_TABLE:
-                raise PublishError(f"{paths.warehouse}: a mart may not be called '{AUDIT_TABLE}'")
-            connection.execute(
-                f'CREATE TABLE main."{table}" AS SELECT * FROM warehouse.{MARTS_SCHEMA}."{table}"'
-            )
+        if AUDIT_TABLE in marts:
+            raise PublishError(f"{paths.warehouse}: a mart may not be called '{AUDIT_TABLE}'")
+        published = set(_table_names(connection, _main_catalog(connection), "main"))
+        changes: Changes = {}
+        for table in marts:
+            source = f'warehouse.{MARTS_SCHEMA}."{table}"'
+            columns = _column_types(connection, "warehouse", MARTS_SCHEMA, table)
+            day_column = next((c for c in DAY_COLUMNS if c in dict(columns)), None)
+            same_shape = table in published and _column_types(
+                connection, _main_catalog(connection), "main", table) == columns
+            if day_column and same_shape:
+                connection.execute(f'DELETE FROM main."{table}" WHERE {day_column} = ?', [day])
+                connection.execute(f'INSERT INTO main."{table}" SELECT * FROM {source} WHERE {day_column} = ?', [day])
+                changes[table] = day
+            else:
+                connection.execute(f'DROP TABLE IF EXISTS main."{table}"')
+                connection.execute(f'CREATE TABLE main."{table}" AS SELECT * FROM {source}')
+                changes[table] = None
             mart_rows[table] = connection.execute(f'SELECT count(*) FROM main."{table}"').fetchone()[0]
+        for table in published - set(marts) - {AUDIT_TABLE}:
+            connection.execute(f'DROP TABLE main."{table}"')  # a mart dbt no longer builds
         connection.execute("DETACH warehouse")
         if "fct_person_scores" in mart_rows:
-            persons_scored.append(
-                connection.execute(
-                    "SELECT count(*) FROM main.fct_person_scores WHERE score_date = ?", [day]
-                ).fetchone()[0]
-            )
-        return audit_for(mart_rows, persons_scored[0] if persons_scored else None)
+            persons_scored.append(connection.execute(
+                "SELECT count(*) FROM main.fct_person_scores WHERE score_date = ?", [day]).fetchone()[0])
+        return audit_for(mart_rows, persons_scored[0] if persons_scored else None), changes
 
-    version = _publish(paths, copy_marts)
+    version = _publish(paths, update_day)
     return PublishResult(
         version, mart_rows, persons_scored[0] if persons_scored else None, time.monotonic() - started
     )
 
 
 def publish_audit(paths: Paths, audit: pa.Table) -> str:
-    """Refresh only `run_audit` (after a failed run): the marts are copied unchanged from the
-    current published version, so consumers keep reading exactly the last audited marts."""
-
-    def copy_current_marts(connection: duckdb.DuckDBPyConnection) -> pa.Table:
-        if not paths.published_db.exists():
-            return audit
-        connection.execute(f"ATTACH '{_sql_string(paths.published_db)}' AS current (READ_ONLY)")
-        for (table,) in connection.execute(
-            "SELECT table_name FROM information_schema.tables "
-            "WHERE table_catalog = 'current' AND table_schema = 'main' ORDER BY table_name"
-        ).fetchall():
-            if table != AUDIT_TABLE:
-                connection.execute(f'CREATE TABLE main."{table}" AS SELECT * FROM current.main."{table}"')
-        connection.execute("DETACH current")
-        return audit
-
-    return _publish(paths, copy_current_marts)
+    """Refresh only `run_audit` (after a failed run): the marts stay exactly the last audited ones."""
+    return _publish(paths, lambda connection: (audit, {}))
 
 
-def _publish(paths: Paths, fill: Callable[[duckdb.DuckDBPyConnection], pa.Table]) -> str:
-    """Build a complete new version with `fill` (which copies the marts and returns the run audit
-    table), then swap it in."""
+def _publish(paths: Paths, update: Update) -> str:
+    """Build a complete new version from the current one with `update`, then swap it in."""
     import duckdb
 
     published_dir = paths.published
@@ -137,38 +138,30 @@ def _publish(paths: Paths, fill: Callable[[duckdb.DuckDBPyConnection], pa.Table]
     remove_leftovers(published_dir)
     version = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ") + f"-{os.getpid()}"
     temporary_db = published_dir / f"{TEMPORARY_PREFIX}{version}.duckdb"
-    versions_dir = published_dir / PARQUET_VERSIONS
-    version_dir = versions_dir / version
+    link = published_dir / "parquet"
+    previous_version = link.resolve() if link.is_symlink() else None
+    version_dir = published_dir / PARQUET_VERSIONS / version
     try:
+        if paths.published_db.exists():
+            # Safe to copy while readers have it open: a published file is never written in place.
+            shutil.copyfile(paths.published_db, temporary_db)
         with duckdb.connect(str(temporary_db)) as connection:
-            audit = fill(connection)
+            audit, changes = update(connection)
+            connection.execute(f"DROP TABLE IF EXISTS main.{AUDIT_TABLE}")
             connection.register("run_audit_rows", audit)
             connection.execute(f"CREATE TABLE main.{AUDIT_TABLE} AS SELECT * FROM run_audit_rows ORDER BY finished_at")
             connection.unregister("run_audit_rows")
-            tables = [
-                name
-                for (name,) in connection.execute(
-                    "SELECT table_name FROM information_schema.tables "
-                    "WHERE table_schema = 'main' ORDER BY table_name"
-                ).fetchall()
-            ]
-            version_dir.mkdir(parents=True)
-            for table in tables:
-                (version_dir / table).mkdir()
-                target = version_dir / table / "data.parquet"
-                connection.execute(
-                    f"COPY main.\"{table}\" TO '{_sql_string(target)}' (FORMAT parquet, COMPRESSION zstd)"
-                )
+            changes[AUDIT_TABLE] = None
+            _write_parquet_mirror(connection, version_dir, previous_version, changes)
             connection.execute("CHECKPOINT")
         _fsync_path(temporary_db)
         (version_dir / SUCCESS_MARKER).write_text(version + "\n")
         _fsync_tree(version_dir)
 
         # Parquet first, then DuckDB: both are single renames.
-        link = published_dir / "parquet"
         if link.exists() and not link.is_symlink():
-            # A real directory from an older layout: move it aside once so the symlink can take its place.
-            os.replace(link, versions_dir / f"legacy-{version}")
+            # A real directory (not made by this module): move it aside once so the symlink can take its place.
+            os.replace(link, published_dir / PARQUET_VERSIONS / f"replaced-{version}")
         temporary_link = published_dir / f"{TEMPORARY_PREFIX}{version}.parquet-link"
         os.symlink(Path(PARQUET_VERSIONS) / version, temporary_link)
         os.replace(temporary_link, link)
@@ -183,6 +176,69 @@ def _publish(paths: Paths, fill: Callable[[duckdb.DuckDBPyConnection], pa.Table]
     return version
 
 
+def _write_parquet_mirror(
+    connection: duckdb.DuckDBPyConnection, version_dir: Path, previous: Path | None, changes: Changes
+) -> None:
+    """Write the new mirror version: hard links to the previous version's unchanged files, new
+    files for what changed; then check that every table has exactly the rows of the database."""
+    import pyarrow.parquet as pq
+
+    catalog = _main_catalog(connection)
+    for table in _table_names(connection, catalog, "main"):
+        target = version_dir / table
+        target.mkdir(parents=True)
+        columns = dict(_column_types(connection, catalog, "main", table))
+        day_column = next((c for c in DAY_COLUMNS if c in columns), None)
+        old = previous / table if previous is not None else None
+        changed = changes.get(table, "unchanged")
+        reusable = old is not None and old.is_dir() and changed is not None
+        if day_column is None:
+            if reusable and changed == "unchanged" and (old / WHOLE_TABLE_FILE).exists():
+                os.link(old / WHOLE_TABLE_FILE, target / WHOLE_TABLE_FILE)
+            else:
+                _copy_to_parquet(connection, f'SELECT * FROM main."{table}"', target / WHOLE_TABLE_FILE)
+            continue
+        if reusable:
+            for file in old.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9].parquet"):
+                if changed == "unchanged" or file.stem != changed.isoformat():
+                    os.link(file, target / file.name)
+            days = [] if changed == "unchanged" else [changed]
+        else:
+            days = [d for (d,) in connection.execute(f'SELECT DISTINCT {day_column} FROM main."{table}" ORDER BY 1').fetchall()]
+        for day in days:
+            file = target / f"{day.isoformat()}.parquet"
+            file.unlink(missing_ok=True)
+            if connection.execute(f'SELECT count(*) FROM main."{table}" WHERE {day_column} = ?', [day]).fetchone()[0]:
+                _copy_to_parquet(connection, f'SELECT * FROM main."{table}" WHERE {day_column} = DATE \'{day.isoformat()}\'', file)
+        expected = connection.execute(f'SELECT count(*) FROM main."{table}"').fetchone()[0]
+        mirrored = sum(pq.ParquetFile(file).metadata.num_rows for file in target.glob("*.parquet"))
+        if mirrored != expected:
+            raise PublishError(f"{target}: Parquet mirror has {mirrored} rows, the database {expected}; not published")
+
+
+def _copy_to_parquet(connection: duckdb.DuckDBPyConnection, query: str, file: Path) -> None:
+    connection.execute(f"COPY ({query}) TO '{_sql_string(file)}' (FORMAT parquet, COMPRESSION zstd)")
+
+
+def _main_catalog(connection: duckdb.DuckDBPyConnection) -> str:
+    return connection.execute("SELECT current_database()").fetchone()[0]
+
+
+def _table_names(connection: duckdb.DuckDBPyConnection, catalog: str, schema: str) -> list[str]:
+    return [name for (name,) in connection.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ? ORDER BY 1",
+        [catalog, schema],
+    ).fetchall()]
+
+
+def _column_types(connection: duckdb.DuckDBPyConnection, catalog: str, schema: str, table: str) -> list[tuple[str, str]]:
+    return connection.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_catalog = ? AND table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        [catalog, schema, table],
+    ).fetchall()
+
+
 def remove_leftovers(published_dir: Path) -> None:
     """Delete what a killed publish left behind, and Parquet versions older than the previous one
     (the previous one stays for readers that resolved the symlink just before the swap)."""
@@ -193,7 +249,7 @@ def remove_leftovers(published_dir: Path) -> None:
     if not versions_dir.is_dir():
         return
     link = published_dir / "parquet"
-    current = (link.resolve().name if link.is_symlink() else None)
+    current = link.resolve().name if link.is_symlink() else None
     complete = sorted(
         (d for d in versions_dir.iterdir() if d.is_dir() and (d / SUCCESS_MARKER).exists()),
         key=lambda d: d.stat().st_mtime_ns,

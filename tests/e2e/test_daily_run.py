@@ -125,8 +125,9 @@ def test_published_scores_are_valid_for_every_day(pipeline_runs: dict[str, objec
     assert [(str(day), status) for day, status, _ in audit] == [(d, "published") for d in (*HIGGS_DAYS, *SE_DAYS)]
     assert all(persons and persons > 0 for _, _, persons in audit)
     # The Parquet mirror holds the same marts.
-    parquet = data_dir / "published" / "parquet" / "fct_person_scores" / "data.parquet"
-    assert duckdb.sql(f"SELECT count(*) FROM '{parquet}'").fetchone()[0] == rows
+    parquet = data_dir / "published" / "parquet" / "fct_person_scores"
+    assert sorted(p.name for p in parquet.iterdir()) == [f"{d}.parquet" for d in (*HIGGS_DAYS, *SE_DAYS)]
+    assert duckdb.sql(f"SELECT count(*) FROM '{parquet}/*.parquet'").fetchone()[0] == rows
 
 
 def test_status_lists_the_runs(pipeline_runs: dict[str, object]) -> None:

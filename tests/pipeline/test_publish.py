@@ -60,8 +60,28 @@ def test_publish_copies_every_mart_to_duckdb_and_parquet(data_paths: Paths) -> N
     assert mart_rows == {"dim_persons": 50, "fct_person_scores": 50}
     mirror = data_paths.published_parquet
     assert mirror.is_symlink()
-    assert pq.read_table(mirror / "fct_person_scores" / "data.parquet").num_rows == 50
+    assert sorted(p.name for p in (mirror / "fct_person_scores").iterdir()) == ["2012-07-01.parquet"]
+    assert pq.read_table(mirror / "fct_person_scores" / "2012-07-01.parquet").num_rows == 50
+    assert pq.read_table(mirror / "dim_persons" / "data.parquet").num_rows == 50
     assert pq.read_table(mirror / "run_audit" / "data.parquet").num_rows == 1
+
+
+def test_a_run_publishes_only_the_day_it_audited(data_paths: Paths) -> None:
+    """Day 2 fails its audit and stays in the working warehouse; day 3's run must not publish it."""
+    build_warehouse(data_paths, DAY_1, persons=10, run_id="run-1")
+    pipeline.publish(DAY_1, "run-1")
+    build_warehouse(data_paths, DAY_2, persons=20, run_id="run-2")  # audit failed: never published
+    day_3 = DAY_2 + dt.timedelta(days=1)
+    build_warehouse(data_paths, day_3, persons=30, run_id="run-3")
+    pipeline.publish(day_3, "run-3")
+
+    with duckdb.connect(str(data_paths.published_db), read_only=True) as connection:
+        per_day = connection.execute("SELECT score_date, count(*) FROM fct_person_scores GROUP BY 1 ORDER BY 1").fetchall()
+    assert per_day == [(DAY_1, 10), (day_3, 30)]
+    files = sorted(p.name for p in (data_paths.published_parquet / "fct_person_scores").iterdir())
+    assert files == ["2012-07-01.parquet", "2012-07-03.parquet"]
+    # The unchanged day file is the previous version's file, hard-linked, not rewritten.
+    assert (data_paths.published_parquet / "fct_person_scores" / "2012-07-01.parquet").stat().st_nlink == 2
 
 
 def test_reader_holding_the_published_file_keeps_the_old_version(data_paths: Paths) -> None:
@@ -97,7 +117,7 @@ def test_concurrent_readers_never_see_a_mix(data_paths: Paths) -> None:
                         " (SELECT count(*) FROM dim_persons), (SELECT count(*) FROM run_audit)"
                     ).fetchone())
                 version = data_paths.published_parquet.resolve()
-                scores = pq.read_table(version / "fct_person_scores" / "data.parquet").num_rows
+                scores = pq.read_table(version / "fct_person_scores" / "2012-07-01.parquet").num_rows
                 persons = pq.read_table(version / "dim_persons" / "data.parquet").num_rows
                 if scores != persons:
                     problems.append(f"parquet version {version.name}: {scores} scores vs {persons} persons")
