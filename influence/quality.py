@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 import os
 import re
 import shutil
@@ -154,6 +155,8 @@ class _Validator:
 
     def __init__(self, docs_dir: Path) -> None:
         os.environ["GX_ANALYTICS_ENABLED"] = "false"
+        # GX logs hundreds of INFO lines at import and per validation; keep the task log readable.
+        logging.getLogger("great_expectations").setLevel(logging.WARNING)
         import great_expectations as gx
         from great_expectations.data_context.types.base import (
             DataContextConfig,
