@@ -45,6 +45,8 @@ weighted as (
        and quality.model_version = '{{ var("model_version") }}'
     left join {{ ref('int_pagerank') }} as pagerank
         on pagerank.account_key = pair_roles.actor_key
+       and pagerank.score_date = {{ run_date() }}
+       and pagerank.model_version = '{{ var("model_version") }}'
 ),
 
 -- a two-way exchange: an account that engaged the target today and that the target engaged in the

@@ -1,17 +1,28 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['score_date', 'model_version']) }}
--- One row per network and run day: graph size, iterations run and when PageRank converged.
+-- One row per network and run day: graph size, power iterations run, the last L1 change of the
+-- PageRank vector, and whether it fell below var pagerank_tolerance.
+with ranks as (
+    select * from {{ ref('int_pagerank') }}
+    where score_date = {{ run_date() }} and model_version = '{{ var("model_version") }}'
+),
+
+edges as (
+    select network, count(*) as edges
+    from {{ ref('int_edge_state') }}
+    where state_date = {{ run_date() }} and model_version = '{{ var("model_version") }}' and weight > 0
+    group by network
+)
+
 select
-    score_date,
-    model_version,
-    network,
-    any_value(network_nodes)                      as nodes,
-    (select count(*) from {{ ref('int_edge_state') }} as edges
-      where edges.state_date = {{ run_date() }}
-        and edges.model_version = '{{ var("model_version") }}'
-        and edges.network = pagerank.network)     as edges,
-    any_value(iterations_run)                     as iterations_run,
-    any_value(converged_at_iteration)             as converged_at_iteration,
-    any_value(final_l1_delta)                     as final_l1_delta,
-    sum(pagerank)                                 as pagerank_sum
-from {{ ref('int_pagerank') }} as pagerank
-group by score_date, model_version, network
+    ranks.score_date,
+    ranks.model_version,
+    ranks.network,
+    count(*)                                 as nodes,
+    any_value(edges.edges)                   as edges,
+    any_value(ranks.iterations_run)          as iterations_run,
+    any_value(ranks.final_l1_delta)          as final_l1_delta,
+    bool_and(ranks.converged)                as converged,
+    sum(ranks.pagerank)                      as pagerank_sum
+from ranks
+left join edges using (network)
+group by ranks.score_date, ranks.model_version, ranks.network

@@ -83,6 +83,8 @@ from combined
 cross join params
 left join {{ ref('int_pagerank') }} as pagerank
     on pagerank.account_key = combined.account_key
+   and pagerank.score_date = {{ run_date() }}
+   and pagerank.model_version = '{{ var("model_version") }}'
 left join {{ ref('int_actor_quality') }} as quality
     on quality.actor_key = combined.account_key
    and quality.activity_date = {{ run_date() }}
