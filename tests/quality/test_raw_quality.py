@@ -75,7 +75,7 @@ def test_timestamp_outside_the_day_is_an_error(raw_paths: Paths) -> None:
     late = pa.scalar(1341273602_000000, pa.timestamp("us", tz="UTC")).as_py()
     rewrite_partition(partition_file(raw_paths, "events"), replace_value(table, "occurred_at", 0, late))
     report = validate_raw(JULY_2, raw_paths)
-    assert failed(report) == {("raw_twitter_events", "expect_column_values_to_be_between(occurred_at)", "error")}
+    assert failed(report) == {("raw_twitter_events", "expect_column_max_to_be_between(occurred_at)", "error")}
 
 
 def test_malformed_ids_are_errors(raw_paths: Paths) -> None:
@@ -140,7 +140,7 @@ def test_renamed_column_and_wrong_type_are_errors(raw_paths: Paths) -> None:
     assert failed(report) == {
         ("raw_twitter_events", "expect_column_values_to_be_of_type(source_line)", "error"),
         # A string never compares with the integer bound: the range check fails too.
-        ("raw_twitter_events", "expect_column_values_to_be_between(source_line)", "error"),
+        ("raw_twitter_events", "expect_column_min_to_be_between(source_line)", "error"),
     }
 
 
