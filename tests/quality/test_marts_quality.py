@@ -8,7 +8,11 @@ import duckdb
 import pytest
 from quality_helpers import JULY_2, JULY_3, build_person_scores, make_paths
 
-from influence.quality import QualityReport, validate_marts
+import math
+
+import pandas as pd
+
+from influence.quality import QualityReport, _population_stability_index, validate_marts
 from influence.settings import Paths
 
 ROW_COUNT = "expect_table_row_count_to_be_between()"
@@ -182,3 +186,13 @@ def test_each_model_version_is_validated_against_its_own_previous_day(unchanged_
     not_compared = {r.check for r in report.results
                     if r.suite == "marts_person_scores@2.0.0" and r.observed.startswith("not compared")}
     assert not_compared == {ROW_COUNT, PSI, MOVERS}
+
+
+def test_psi_matches_the_textbook_formula() -> None:
+    # Yesterday's deciles of 1..100 put 10 scores in each bin; today the bottom half all score 1
+    # (bin 1 holds 50%, bins 2-5 are empty: floored at 1e-4) and the top half stays (10% each).
+    previous = pd.Series(range(1, 101), dtype=float)
+    current = pd.Series([1.0] * 50 + list(range(51, 101)), dtype=float)
+    expected = (0.5 - 0.1) * math.log(0.5 / 0.1) + 4 * (1e-4 - 0.1) * math.log(1e-4 / 0.1)
+    assert _population_stability_index(current, previous, 10) == pytest.approx(expected)
+    assert _population_stability_index(previous, previous, 10) == 0
