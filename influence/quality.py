@@ -402,11 +402,28 @@ def _checksums_well_formed(value: Any) -> bool:
     return False
 
 
-def _manifest_row(raw_dir: Path, network: str, entity: str, day: datetime.date) -> tuple[dict[str, Any], str | None]:
+def _quarantined_rows(quarantine_dir: Path, network: str, entity: str, day: datetime.date) -> tuple[int | None, bool]:
+    """(rows in the day's quarantine partition, readable): 0 rows when there is none (the
+    extractor writes one only when rows were rejected)."""
+    import pyarrow.parquet as pq
+
+    path = _partition(quarantine_dir, network, entity, day) / PARQUET_FILE
+    if not path.is_file():
+        return 0, True
+    try:
+        return pq.ParquetFile(path).metadata.num_rows, True
+    except (OSError, ValueError):
+        return None, False
+
+
+def _manifest_row(
+    raw_dir: Path, quarantine_dir: Path, network: str, entity: str, day: datetime.date
+) -> tuple[dict[str, Any], str | None]:
     """One row of the manifest frame and, when the manifest cannot be used, why (one line)."""
     import pyarrow.parquet as pq
 
     directory = _partition(raw_dir, network, entity, day)
+    quarantined, quarantine_readable = _quarantined_rows(quarantine_dir, network, entity, day)
     row: dict[str, Any] = {
         "network": network,
         "entity": entity,
@@ -420,6 +437,8 @@ def _manifest_row(raw_dir: Path, network: str, entity: str, day: datetime.date) 
         "rows_accounted": None,
         "rejected_by_reason_total": None,
         "parquet_rows": None,
+        "quarantined_rows": quarantined,
+        "quarantine_readable": quarantine_readable,
         "source_checksums_well_formed": None,
     }
     if row["partition_present"]:
@@ -478,7 +497,7 @@ def validate_raw(day: datetime.date, paths: Paths) -> QualityReport:
             continue
         source = source_of_network(network)
         for entity in RAW_ENTITIES:
-            row, manifest_problem = _manifest_row(paths.raw, network, entity, day)
+            row, manifest_problem = _manifest_row(paths.raw, paths.quarantine, network, entity, day)
             manifest_rows.append(row)
             suite_name = f"raw_{network}_{entity}"
             if manifest_problem:
@@ -514,7 +533,8 @@ def _manifest_columns() -> tuple[str, ...]:
     return (
         "network", "entity", "network_extracted_today", "partition_present", "manifest_readable",
         "rows_read", "rows_written", "rows_rejected", "rows_skipped", "rows_accounted",
-        "rejected_by_reason_total", "parquet_rows", "source_checksums_well_formed",
+        "rejected_by_reason_total", "parquet_rows", "quarantined_rows", "quarantine_readable",
+        "source_checksums_well_formed",
     )
 
 

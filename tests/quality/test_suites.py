@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -116,3 +117,9 @@ def test_synthetic_partitions_with_quarantined_rows_pass(tmp_path: Path) -> None
     # malformed_share quarantined rows: the manifests account for them and still add up.
     manifests = [json.loads(p.read_text()) for p in paths.raw.glob("syn_*/events/dt=2018-05-07/_manifest.json")]
     assert sum(m["rows_rejected"] for m in manifests) > 0
+    # Losing the quarantined rows of one network breaks the accounting.
+    shutil.rmtree(next(paths.quarantine.glob("syn_*/events/dt=2018-05-07")))
+    report = validate_raw(day, paths)
+    assert [(r.suite, r.check, r.severity) for r in report.results if not r.success] == [
+        ("raw_manifests", "expect_column_pair_values_to_be_equal(rows_rejected, quarantined_rows)", "error")
+    ]
