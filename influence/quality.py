@@ -197,7 +197,7 @@ class _Validator:
         gx = self._gx
         suite = gx.ExpectationSuite(
             name=run_name,
-            expectations=[dict(e) for e in spec.expectations],
+            expectations=[_with_rendered_note(e) for e in spec.expectations],
             meta={**spec.meta, "suite_file": spec.path.name},
             notes=spec.notes,
         )
@@ -216,6 +216,13 @@ class _Validator:
     def build_docs(self) -> Path:
         self.context.build_data_docs(site_names=["run"])
         return self.docs_dir / "index.html"
+
+
+def _with_rendered_note(expectation: dict[str, Any]) -> dict[str, Any]:
+    """Data Docs render an expectation's ``notes`` but not its severity or meta: show both there."""
+    severity = SEVERITY_OF_GX[expectation["severity"]]
+    why = expectation.get("meta", {}).get("why", "")
+    return {**expectation, "notes": f"**{severity}** — {why}" if why else f"**{severity}**"}
 
 
 def _check_name(expectation: dict[str, Any] | Any) -> str:
