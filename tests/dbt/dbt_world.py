@@ -1,0 +1,118 @@
+"""Helpers for tests/dbt: build the dbt project on crafted or sliced raw partitions into a temporary DuckDB file.
+
+Each test world owns a raw directory and a warehouse file; `build(day)` runs `dbt build` for that
+day in-process (dbtRunner) exactly as the pipeline does, and `query` reads the result."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from extractors.schema import SCHEMAS
+from influence.settings import DBT_PROJECT_DIR
+
+DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
+
+# Every dbt source glob must match once a day was extracted (docs/architecture.md): a crafted world
+# writes (possibly empty) partitions of all three entities for one network of each source.
+DEFAULT_NETWORKS = ("twitter", "se_quantumcomputing")
+UTC = datetime.UTC
+
+
+def at(day: datetime.date, seconds: int = 0) -> datetime.datetime:
+    """A UTC timestamp `seconds` into `day`."""
+    return datetime.datetime.combine(day, datetime.time(), tzinfo=UTC) + datetime.timedelta(seconds=seconds)
+
+
+@dataclass
+class Events:
+    """Rows of one raw `events` partition, built up by the helpers below."""
+
+    network: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, event_type: str, actor: str | None, target: str | None, when: datetime.datetime, *,
+            target_post: str | None = None, post: str | None = None) -> None:
+        event_id = f"{event_type}:{actor}:{target}:{target_post}:{post}:{int(when.timestamp())}:{len(self.rows)}"
+        self.rows.append({
+            "network": self.network, "event_id": event_id, "event_type": event_type,
+            "actor_account_id": actor, "target_account_id": target, "target_post_id": target_post,
+            "post_id": post, "occurred_at": when, "source_file": "crafted", "source_line": len(self.rows) + 1,
+        })
+
+    def reshares(self, actors: Iterable[str], target: str, day: datetime.date, start_second: int = 3600) -> None:
+        for offset, actor in enumerate(actors):
+            self.add("reshare", actor, target, at(day, start_second + 60 * offset))
+
+
+def write_partition(raw_dir: Path, network: str, entity: str, day: datetime.date,
+                    rows: list[dict[str, Any]]) -> None:
+    directory = raw_dir / network / entity / f"dt={day.isoformat()}"
+    directory.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pylist(rows, schema=SCHEMAS[entity])
+    pq.write_table(table, directory / "part-0.parquet")
+
+
+@dataclass
+class DbtWorld:
+    root: Path
+    project_dir: Path = DBT_PROJECT_DIR
+
+    @property
+    def raw(self) -> Path:
+        return self.root / "raw"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    def write_day(self, day: datetime.date, events: Iterable[Events] = (), *,
+                  accounts: dict[str, list[dict[str, Any]]] | None = None,
+                  links: dict[str, list[dict[str, Any]]] | None = None) -> None:
+        """All entities of every default network (plus those given) for `day`."""
+        by_network = {batch.network: batch.rows for batch in events}
+        for network in sorted(set(DEFAULT_NETWORKS) | set(by_network) | set(accounts or {}) | set(links or {})):
+            write_partition(self.raw, network, "events", day, by_network.get(network, []))
+            write_partition(self.raw, network, "accounts", day, (accounts or {}).get(network, []))
+            write_partition(self.raw, network, "identity_links", day, (links or {}).get(network, []))
+
+    def build(self, day: datetime.date, **extra_vars: Any) -> None:
+        """`dbt build` of `day` in a child process, as the pipeline runs it (a child process, so the
+        DuckDB file is closed when it returns and the test can open it)."""
+        env = {**os.environ, "INFLUENCE_RAW_DIR": str(self.raw), "INFLUENCE_WAREHOUSE": str(self.warehouse),
+               "INFLUENCE_DUCKDB_MEMORY_LIMIT": "2GB", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        dbt_vars = json.dumps({"run_date": day.isoformat(), **extra_vars})
+        completed = subprocess.run(
+            [str(DBT_EXECUTABLE), "build", "--project-dir", str(self.project_dir),
+             "--profiles-dir", str(self.project_dir), "--target-path", str(self.root / "target"),
+             "--log-path", str(self.root / "logs"), "--vars", dbt_vars, "--exclude", "test_type:unit"],
+            env=env, capture_output=True, text=True, check=False)
+        if completed.returncode != 0:
+            failures = [line for line in completed.stdout.splitlines() if "ERROR" in line or "FAIL" in line]
+            raise AssertionError(f"dbt build {day} failed: {failures or completed.stdout[-2000:]}")
+
+    def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        with duckdb.connect(str(self.warehouse), read_only=True) as connection:
+            return connection.execute(sql, list(params)).fetchall()
+
+    def scalar(self, sql: str, *params: Any) -> Any:
+        rows = self.query(sql, *params)
+        assert len(rows) == 1, f"expected one row from {sql!r} {params}, got {rows}"
+        return rows[0][0]
+
+    def person_score(self, day: datetime.date, person_id: str, model_version: str = "1.0.0") -> float | None:
+        rows = self.query(
+            "select score from marts.fct_person_scores where score_date = ? and person_id = ? and model_version = ?",
+            day, person_id, model_version)
+        return rows[0][0] if rows else None
