@@ -91,3 +91,16 @@ def test_genuine_engagers_are_active_selective_disjoint_and_never_touch_a_target
     assert select_genuine_engagers(raw, ["t1", "g7"], count=2) == groups  # seeded: reproducible
     with pytest.raises(InfluenceError, match="only 5 accounts qualify"):
         select_genuine_engagers(raw, ["t1", "g7"], count=3)
+
+
+def test_uplift_counts_an_unscored_day_as_the_floor() -> None:
+    from influence.evaluate import TargetRun
+
+    nan = float("nan")
+    run = TargetRun(
+        label="median", target_id="1", clean_engagers=5, ring_ids=(), genuine_engager_ids=(),
+        scores={"clean": [nan, 10.0, 12.0], "ring": [4.5, 11.0, 12.5]}, ranks={},
+    )  # fmt: skip
+    assert run.daily_uplift("ring") == [3.5, 1.0, 0.5]
+    assert run.uplift("ring") == 0.5
+    assert run.max_uplift("ring") == 3.5
