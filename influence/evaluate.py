@@ -1248,7 +1248,8 @@ def render_report(evaluation: Evaluation, plots: dict[str, Path], report_path: P
 
     add("## Setup")
     add("")
-    add(f"The Higgs sample (SNAP, Twitter, {WEEK[0]}..{WEEK[-1]}) is extracted with `extractors.higgs` into a scratch "
+    add(f"The Higgs sample (SNAP, Twitter, {WEEK[0]}..{WEEK[-1]}) is extracted with `extractors.extract` (with the "
+        f"Stack Exchange partitions of the same days, empty, as the daily run writes them) into a scratch "
         f"directory (`data/evaluation/<scenario>/`, never the published data) and built with "
         f"`dbt build --vars '{{run_date: D}}' --exclude test_type:unit` for each day in order, exactly as the daily "
         f"run would, but without Airflow and without the dbt unit tests: they do not depend on data, run in `make test`, and "
