@@ -2,20 +2,22 @@
 
 Everything runs in a scratch directory (``data/evaluation/`` unless ``INFLUENCE_EVALUATION_DIR``
 says otherwise), with its own raw Parquet, quarantine and warehouse, so the user's published data
-is never touched. Three builds of the same seven days:
+is never touched. Three builds of the same seven days, each day by day from an empty warehouse:
 
 * ``clean``   — the Higgs sample as extracted;
-* ``ring``    — plus a ring of 50 new fake accounts that reshare and mention each other and one
-                real target every day (property 4 of the model);
-* ``genuine`` — plus exactly the same engagements of the target from 50 real accounts that already
-                had genuine activity in the sample.
+* ``ring``    — plus, for each of three real targets, a ring of 50 new fake accounts that reshare
+                and mention each other and the target every day (property 4 of the model);
+* ``genuine`` — plus exactly the same engagements of each target from 50 real accounts that
+                already had genuine activity in the sample.
 
 From them the report measures predictive validity (scores as of 2012-07-03 against what each
 account receives on 2012-07-04..07, against single-count baselines), the anti-gaming uplifts,
 day-to-day stability, the score distribution and the top 20 with their explanations.
 
-The clean build is cached under a fingerprint of the dbt project, the extractors and the sample,
-so a second run only re-reads the warehouses and rewrites the report (``--fresh`` forces rebuilds).
+Every build is cached under a fingerprint of the dbt project's sources, the extractors, the
+samples (and, for the injected builds, the injection), so a second run only re-reads the
+warehouses and rewrites the report. ``--fresh`` forces rebuilds; ``--reuse`` re-renders from
+whatever builds exist.
 """
 
 from __future__ import annotations
