@@ -571,13 +571,19 @@ def _validate_partition(
         baseline = _volume_baseline(
             raw_dir, network, entity, day, trailing_days, float(settings.get("max_ratio", 10))
         )
-        if baseline is None:
-            skipped = _not_compared(suite_name, spec, "trailing_days",
-                                    f"no partition in the {trailing_days} days before {day}")
-            spec = spec.without_requirement("trailing_days")
-        else:
+        # Below a floor, a 10x ratio is noise (a quiet site going from 2 to 25 events), not a feed problem.
+        floor = float(settings.get("min_median_rows", 0))
+        if baseline is not None and baseline.median >= floor:
             parameters.update(baseline.parameters())
             context["trailing_days"] = baseline.describe()
+        else:
+            reason = (
+                f"no partition in the {trailing_days} days before {day}"
+                if baseline is None
+                else f"trailing median {baseline.median:g} rows is below the {floor:g}-row floor"
+            )
+            skipped = _not_compared(suite_name, spec, "trailing_days", reason)
+            spec = spec.without_requirement("trailing_days")
     validation = validator.run(suite_name, spec, frame, parameters)
     return _collect(suite_name, validation, context) + skipped
 

@@ -113,6 +113,17 @@ def test_a_tenth_of_the_usual_volume_is_a_warning(raw_paths: Paths) -> None:
     assert "observed 300; trailing median 4170" in warning.observed
 
 
+def test_volume_of_a_quiet_network_is_not_compared(raw_paths: Paths) -> None:
+    # 1 July cut to its first 30 real interactions: a 30-row median says nothing about 16,074.
+    first_day = partition_file(raw_paths, "events", JULY_1)
+    rewrite_partition(first_day, pq.read_table(first_day).slice(0, 30))
+    report = validate_raw(JULY_2, raw_paths)
+    assert failed(report) == set()
+    volume = next(r for r in report.results
+                  if r.suite == "raw_twitter_events" and r.check == "expect_table_row_count_to_be_between()")
+    assert volume.observed == "not compared: trailing median 30 rows is below the 50-row floor"
+
+
 def test_real_4_july_spike_warns_and_does_not_block(higgs_raw: Path, tmp_path: Path) -> None:
     paths = make_paths(tmp_path)
     paths = Paths(paths.samples, higgs_raw, paths.quarantine, paths.warehouse, paths.published, paths.runs)
