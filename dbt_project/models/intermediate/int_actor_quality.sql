@@ -2,6 +2,9 @@
 -- How much one engagement by each account that acted on the run day is worth (docs/model.md §3):
 --   selectivity  = min(1, sqrt(free_actions / actions_today))      indiscriminate engagers count less
 --   authenticity = ring_weight * outside_audience_weight * burst_weight   fake-looking accounts count less
+--     ring_weight             reciprocal rings: (2 * (1 - reciprocal share))^2 when >= 10 reciprocal targets
+--     outside_audience_weight 0.5 when nobody outside its own targets engaged the account
+--     burst_weight            min(1, 10 / most actions in one minute)
 -- Signals look at the 7 days ending on the run day (int_engagement_pairs_daily).
 with params as (
     select * from {{ ref('int_model_parameters') }}
@@ -83,10 +86,12 @@ weights as (
     select
         signals.*,
         least(1.0, sqrt(params.selectivity_free_actions / signals.actions_today))   as selectivity,
+        -- reciprocal ring: most of the (many) accounts it engages engage it back. Full weight up
+        -- to a reciprocal share of 1/2, then (2 * (1 - share))^2 down to the floor.
         case
             when signals.reciprocal_targets_7d >= params.ring_min_reciprocal_targets
                 then greatest(params.ring_weight_floor,
-                              1.0 - signals.reciprocal_targets_7d / signals.distinct_targets_7d)
+                              least(1.0, pow(2.0 * (1.0 - signals.reciprocal_targets_7d / signals.distinct_targets_7d), 2)))
             else 1.0
         end                                                                           as ring_weight,
         case when signals.outside_engagers_7d > 0 then 1.0
