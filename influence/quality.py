@@ -109,6 +109,12 @@ class SuiteSpec:
     def requiring(self, requirement: str) -> list[dict[str, Any]]:
         return [e for e in self.expectations if e.get("meta", {}).get("requires") == requirement]
 
+    def split(self, types: frozenset[str]) -> tuple[SuiteSpec, list[dict[str, Any]]]:
+        """(the suite without expectations of these types, the removed expectations)."""
+        kept = [e for e in self.expectations if e["type"] not in types]
+        removed = [e for e in self.expectations if e["type"] in types]
+        return SuiteSpec(self.name, self.path, self.meta, self.notes, kept), removed
+
 
 def load_suite(name: str, expectations_dir: Path = EXPECTATIONS_DIR) -> SuiteSpec:
     """Read ``expectations/<name>.json``. A suite that is missing, unparseable or has an
@@ -292,16 +298,35 @@ def _collect(
 def _not_compared(suite_name: str, spec: SuiteSpec, requirement: str, reason: str) -> list[CheckResult]:
     """Baseline checks that cannot run (first day, no trailing partitions) are reported as passed
     with the reason, so the report says what was not compared instead of omitting it."""
+    return _passed_without_running(suite_name, spec.requiring(requirement), f"not compared: {reason}")
+
+
+def _passed_without_running(suite_name: str, expectations: list[dict[str, Any]], observed: str) -> list[CheckResult]:
     return [
-        CheckResult(
-            suite_name,
-            _check_name(expectation),
-            SEVERITY_OF_GX[expectation["severity"]],
-            True,
-            f"not compared: {reason}",
-        )
-        for expectation in spec.requiring(requirement)
+        CheckResult(suite_name, _check_name(e), SEVERITY_OF_GX[e["severity"]], True, observed)
+        for e in expectations
     ]
+
+
+# A column minimum or maximum of an empty table is undefined (GX fails it); every row of zero rows
+# is within any bound, so these are vacuously true there: reported, not run.
+_AGGREGATE_BOUNDS = frozenset({"expect_column_min_to_be_between", "expect_column_max_to_be_between"})
+
+
+def _run_suite(
+    validator: _Validator,
+    run_name: str,
+    spec: SuiteSpec,
+    frame: pd.DataFrame,
+    parameters: dict[str, Any],
+    context: dict[str, str],
+) -> list[CheckResult]:
+    vacuous: list[CheckResult] = []
+    if frame.empty:
+        spec, removed = spec.split(_AGGREGATE_BOUNDS)
+        vacuous = _passed_without_running(run_name, removed, "vacuous: 0 rows")
+    validation = validator.run(run_name, spec, frame, parameters)
+    return _collect(run_name, validation, context) + vacuous
 
 
 def _docs_dir(paths: Paths, day: datetime.date, stage: str) -> Path:
@@ -584,8 +609,7 @@ def _validate_partition(
             )
             skipped = _not_compared(suite_name, spec, "trailing_days", reason)
             spec = spec.without_requirement("trailing_days")
-    validation = validator.run(suite_name, spec, frame, parameters)
-    return _collect(suite_name, validation, context) + skipped
+    return _run_suite(validator, suite_name, spec, frame, parameters, context) + skipped
 
 
 # --------------------------------------------------------------------------- marts
@@ -729,8 +753,7 @@ def _validate_mart_version(
             today, extra = previous_day_helpers(today, previous, spec.meta["previous_day"])
             parameters.update(extra)
             context["previous_day"] = f"previous day {len(previous)} rows"
-    validation = validator.run(run_name, spec, today, parameters)
-    return _collect(run_name, validation, context) + skipped
+    return _run_suite(validator, run_name, spec, today, parameters, context) + skipped
 
 
 def describe(report: QualityReport) -> str:

@@ -113,6 +113,24 @@ def test_a_tenth_of_the_usual_volume_is_a_warning(raw_paths: Paths) -> None:
     assert "observed 300; trailing median 4170" in warning.observed
 
 
+def test_empty_partition_is_valid_and_its_volume_warns(raw_paths: Paths) -> None:
+    # A network with no activity that day (Stack Exchange in July 2012): 0 rows is a valid
+    # partition; the bounds on occurred_at hold vacuously; against 4,170 rows the day before
+    # it is a volume warning.
+    rewrite_partition(partition_file(raw_paths, "events"), events(raw_paths).slice(0, 0))
+    report = validate_raw(JULY_2, raw_paths)
+    assert report.blocking_failures == []
+    assert [(w.suite, w.check) for w in report.warnings] == [
+        ("raw_twitter_events", "expect_table_row_count_to_be_between()")
+    ]
+    vacuous = {r.check for r in report.results if r.observed == "vacuous: 0 rows"}
+    assert vacuous == {
+        "expect_column_min_to_be_between(occurred_at)",
+        "expect_column_max_to_be_between(occurred_at)",
+        "expect_column_min_to_be_between(source_line)",
+    }
+
+
 def test_volume_of_a_quiet_network_is_not_compared(raw_paths: Paths) -> None:
     # 1 July cut to its first 30 real interactions: a 30-row median says nothing about 16,074.
     first_day = partition_file(raw_paths, "events", JULY_1)
