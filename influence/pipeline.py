@@ -296,7 +296,7 @@ def record_failure(day: dt.date, run_id: str, stage: str, error: BaseException |
     audit.append_audit_row(paths, row)
     try:
         # Short wait: if another run holds the warehouse, its own publish will include this row.
-        with warehouse_lock(paths, run_id, "record_failure", timeout_seconds=5):
+        with warehouse_lock(paths, run_id, "record_failure", timeout_seconds=2):
             publishing.publish_audit(paths, audit.audit_arrow_table(audit.read_audit_log(paths)))
     except WarehouseBusyError:
         pass
