@@ -131,7 +131,7 @@ def _load_dag() -> Any:
     if bag.import_errors:
         file, error = next(iter(bag.import_errors.items()))
         raise InfluenceError(f"{file}: DAG does not import: {error.strip().splitlines()[-1]}")
-    return bag.get_dag(DAG_ID)
+    return bag.dags[DAG_ID]
 
 
 def _ensure_pool() -> None:

@@ -21,7 +21,7 @@ def dagbag():
 
 @pytest.fixture(scope="module")
 def dag(dagbag):
-    return dagbag.get_dag("influence_daily")
+    return dagbag.dags["influence_daily"]  # the parsed DAG itself; get_dag would consult the metadata DB
 
 
 def test_dag_folder_imports_without_errors(dagbag) -> None:
