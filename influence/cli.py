@@ -131,6 +131,8 @@ def _load_dag() -> Any:
     if bag.import_errors:
         file, error = next(iter(bag.import_errors.items()))
         raise InfluenceError(f"{file}: DAG does not import: {error.strip().splitlines()[-1]}")
+    if DAG_ID not in bag.dags:
+        raise InfluenceError(f"{DAGS_DIR / 'influence_daily.py'}: defines no DAG {DAG_ID!r}")
     return bag.dags[DAG_ID]
 
 
