@@ -39,13 +39,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if arguments.command == "run":
             if arguments.end < arguments.start:
-                parser.error(f"--end {arguments.end} is before --start {arguments.start}")
+                arguments.command_parser.error(f"--end {arguments.end} is before --start {arguments.start}")
             from influence.pipeline import parse_sources
 
             try:
                 sources = parse_sources(arguments.source)
             except InfluenceError as error:
-                parser.error(str(error))
+                arguments.command_parser.error(str(error))
             return run_days(arguments.start, arguments.end, sources)
         if arguments.command == "top":
             return show_top(arguments.date, arguments.network, arguments.n)
@@ -84,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = commands.add_parser("run", help="run the influence_daily DAG in-process for each day of a range")
+    run.set_defaults(command_parser=run)
     run.add_argument("--start", type=_date, required=True, help="first day (YYYY-MM-DD, UTC)")
     run.add_argument("--end", type=_date, required=True, help="last day, inclusive")
     run.add_argument("--source", action="append", metavar="SOURCE",
