@@ -1,9 +1,9 @@
 {#- Weighted PageRank by power iteration, run as one SQL statement per iteration so it can stop as
     soon as it has converged (L1 change of every network's vector below var pagerank_tolerance,
     at most var pagerank_max_iterations). Called while int_pagerank is rendered (execute only);
-    leaves three work tables beside it that the model selects from and its post-hook drops:
-      <model>__nodes(node_id, network, account_key, node_count, is_dangling)
-      <model>__rank(node_id, pagerank)
+    leaves work tables beside it that the model selects from and its post-hook drops:
+      <model>__nodes(node_id, network, account_key, node_count, is_dangling, is_core)
+      <model>__result(node_id, pagerank)
       <model>__convergence(network, iterations_run, final_l1_delta, converged)
     Iteration:  pr_k(i) = (1 - d) / N + d * ( sum_j pr_{k-1}(j) * w_ji / out_j + dangling_{k-1} / N )
     Start: the previous day's vector where the account was already in the graph (warm start,
@@ -13,10 +13,15 @@
 {%- endmacro %}
 
 {% macro run_pagerank(edges_sql, previous_rank_sql) %}
+    {#- Accounts nobody engaged ("leaves": most reactors) all have the same rank in an iteration,
+        u_k = (1 - d)/N + d * dangling_{k-1}/N, so they are kept as one value per network and only
+        accounts with incoming edges ("core") are iterated: the same result, a fraction of the work. -#}
     {%- set nodes = pagerank_work_relation('nodes') -%}
     {%- set edges = pagerank_work_relation('edges') -%}
     {%- set rank = pagerank_work_relation('rank') -%}
     {%- set next_rank = pagerank_work_relation('next_rank') -%}
+    {%- set leaf = pagerank_work_relation('leaf') -%}
+    {%- set next_leaf = pagerank_work_relation('next_leaf') -%}
     {%- set convergence = pagerank_work_relation('convergence') -%}
     {%- set damping = run_query('select pagerank_damping from ' ~ ref('int_model_parameters')).columns[0].values()[0] -%}
     {%- set tolerance = var('pagerank_tolerance') | float -%}
@@ -35,68 +40,95 @@
             network,
             account_key,
             count(*) over (partition by network)                              as node_count,
-            account_key not in (select actor_key from weighted_edges)         as is_dangling
+            account_key not in (select actor_key from weighted_edges)         as is_dangling,
+            account_key in (select target_key from weighted_edges)            as is_core
         from keys;
 
         create or replace table {{ edges }} as
         with weighted_edges as ({{ edges_sql }})
         select
             actor.node_id                                                                       as source_id,
+            actor.is_core                                                                       as source_is_core,
             target.node_id                                                                      as target_id,
             weighted_edges.weight / sum(weighted_edges.weight) over (partition by actor.node_id) as share
         from weighted_edges
         join {{ nodes }} as actor  on actor.account_key = weighted_edges.actor_key
         join {{ nodes }} as target on target.account_key = weighted_edges.target_key;
 
-        create or replace table {{ rank }} as
+        -- share of each core account's inflow that comes from leaves (all leaves have one rank)
+        create or replace table {{ pagerank_work_relation('leaf_inflow') }} as
+        select target_id as node_id, sum(share) as leaf_share
+        from {{ edges }}
+        where not source_is_core
+        group by target_id;
+
+        create or replace table {{ pagerank_work_relation('start') }} as
         with previous_rank as ({{ previous_rank_sql }}),
         start as (
-            select
-                nodes.node_id,
-                nodes.network,
-                coalesce(previous_rank.pagerank, 1.0 / nodes.node_count) as pagerank
+            select nodes.node_id, nodes.network, nodes.is_core, nodes.node_count,
+                   coalesce(previous_rank.pagerank, 1.0 / nodes.node_count) as pagerank
             from {{ nodes }} as nodes
             left join previous_rank using (account_key)
         )
-        select node_id, network, pagerank / sum(pagerank) over (partition by network) as pagerank
+        select node_id, network, is_core, node_count, pagerank / sum(pagerank) over (partition by network) as pagerank
         from start;
+
+        create or replace table {{ rank }} as
+        select node_id, network, pagerank from {{ pagerank_work_relation('start') }} where is_core;
+
+        create or replace table {{ leaf }} as
+        select network, any_value(node_count) as node_count,
+               count(*) filter (where not is_core) as leaves,
+               coalesce(avg(pagerank) filter (where not is_core), 0.0) as pagerank
+        from {{ pagerank_work_relation('start') }}
+        group by network;
     {%- endcall %}
 
-    {%- set state = namespace(iterations=0, delta=none, converged=false, deltas=[]) -%}
+    {%- set state = namespace(iterations=0, delta=none, converged=false) -%}
     {%- for iteration in range(1, max_iterations + 1) if not state.converged %}
         {%- call statement('pagerank_iteration') %}
-            create or replace table {{ next_rank }} as
-            with inflow as (
-                select edges.target_id as node_id, sum(rank.pagerank * edges.share) as mass
-                from {{ edges }} as edges
-                join {{ rank }} as rank on rank.node_id = edges.source_id
-                group by edges.target_id
-            ),
-            dangling as (
+            create or replace table {{ next_leaf }} as
+            with dangling as (
                 select rank.network, sum(rank.pagerank) as mass
                 from {{ rank }} as rank
                 join {{ nodes }} as nodes using (node_id)
                 where nodes.is_dangling
                 group by rank.network
-            ),
-            updated as (
-                select
-                    nodes.node_id,
-                    nodes.network,
-                    (1.0 - {{ damping }}) / nodes.node_count
-                      + {{ damping }} * (coalesce(inflow.mass, 0.0) + coalesce(dangling.mass, 0.0) / nodes.node_count) as pagerank
-                from {{ nodes }} as nodes
-                left join inflow using (node_id)
-                left join dangling using (network)
             )
-            select updated.*, abs(updated.pagerank - rank.pagerank) as abs_change
-            from updated
-            join {{ rank }} as rank using (node_id);
+            select
+                leaf.network,
+                leaf.node_count,
+                leaf.leaves,
+                (1.0 - {{ damping }}) / leaf.node_count
+                  + {{ damping }} * coalesce(dangling.mass, 0.0) / leaf.node_count   as pagerank,
+                leaf.pagerank                                                      as previous_pagerank
+            from {{ leaf }} as leaf
+            left join dangling using (network);
+
+            create or replace table {{ next_rank }} as
+            with inflow as (
+                select edges.target_id as node_id, sum(rank.pagerank * edges.share) as mass
+                from {{ edges }} as edges
+                join {{ rank }} as rank on rank.node_id = edges.source_id
+                where edges.source_is_core
+                group by edges.target_id
+            )
+            select
+                rank.node_id,
+                rank.network,
+                next_leaf.pagerank
+                  + {{ damping }} * (coalesce(inflow.mass, 0.0)
+                                     + next_leaf.previous_pagerank * coalesce(leaf_inflow.leaf_share, 0.0)) as pagerank,
+                rank.pagerank                                                                                 as previous_pagerank
+            from {{ rank }} as rank
+            join {{ next_leaf }} as next_leaf using (network)
+            left join inflow using (node_id)
+            left join {{ pagerank_work_relation('leaf_inflow') }} as leaf_inflow using (node_id);
         {%- endcall %}
         {%- set delta_sql -%}
-            select coalesce(max(l1_delta), 0.0) from (
-                select network, sum(abs_change) as l1_delta from {{ next_rank }} group by network
-            )
+            select coalesce(max(core.l1_delta + leaf.leaves * abs(leaf.pagerank - leaf.previous_pagerank)), 0.0)
+            from (select network, sum(abs(pagerank - previous_pagerank)) as l1_delta from {{ next_rank }} group by network) as core
+            join {{ next_leaf }} as leaf using (network)
         {%- endset -%}
         {%- set state.delta = run_query(delta_sql).columns[0].values()[0] | float -%}
         {%- set state.iterations = iteration -%}
@@ -104,22 +136,30 @@
         {%- call statement('pagerank_swap') %}
             drop table {{ rank }};
             alter table {{ next_rank }} rename to {{ rank.identifier }};
+            drop table {{ leaf }};
+            alter table {{ next_leaf }} rename to {{ leaf.identifier }};
         {%- endcall %}
     {%- endfor %}
 
-    {%- call statement('pagerank_convergence') %}
+    {%- call statement('pagerank_result') %}
+        create or replace table {{ pagerank_work_relation('result') }} as
+        select nodes.node_id, coalesce(rank.pagerank, leaf.pagerank) as pagerank
+        from {{ nodes }} as nodes
+        left join {{ rank }} as rank using (node_id)
+        join {{ leaf }} as leaf on leaf.network = nodes.network;
+
         create or replace table {{ convergence }} as
         select
             network,
-            {{ state.iterations }}::integer                        as iterations_run,
-            {{ state.delta if state.delta is not none else 0.0 }}::double as final_l1_delta,
+            {{ state.iterations }}::integer                                    as iterations_run,
+            {{ state.delta if state.delta is not none else 0.0 }}::double      as final_l1_delta,
             {{ 'true' if state.converged or state.delta is none else 'false' }}::boolean as converged
         from (select distinct network from {{ nodes }});
     {%- endcall %}
 {% endmacro %}
 
 {% macro drop_pagerank_work_tables() %}
-    {%- for suffix in ['nodes', 'edges', 'rank', 'next_rank', 'convergence'] %}
+    {%- for suffix in ['nodes', 'edges', 'leaf_inflow', 'start', 'rank', 'next_rank', 'leaf', 'next_leaf', 'result', 'convergence'] %}
     drop table if exists {{ pagerank_work_relation(suffix) }};
     {%- endfor %}
 {% endmacro %}

@@ -224,8 +224,10 @@ def test_score_changes_sum_to_the_change_and_name_the_events(world: DbtWorld) ->
     for person, change, contributions, _, previous, current in rows:
         assert abs(change - contributions) <= 0.05, person
         assert change == pytest.approx(current - (previous if previous is not None else 1.0), abs=1e-9)
-    events = {person: text for person, _, _, text, _, _ in rows if person == "twitter:decay_t"}
-    assert "posts reshared by 30 distinct accounts on 2020-03-02" in events["twitter:decay_t"]
+    first_day = world.scalar("select top_events from marts.fct_score_changes where score_date = ? "
+                             "and person_id = 'twitter:decay_t'", D0)
+    assert first_day.startswith("posts reshared by 30 distinct accounts on 2020-03-02; ")
+    assert "account mentioned by 1 distinct account on 2020-03-02" in first_day
     decayed = world.query("select score_change, contribution_amplification, top_events from marts.fct_score_changes "
                           "where score_date = ? and person_id = 'twitter:decay_t'", D0 + DAY)[0]
     assert decayed[0] < 0 and decayed[1] < 0 and decayed[2] == "no new engagement on 2020-03-03 (decay only)"

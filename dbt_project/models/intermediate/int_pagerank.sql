@@ -39,5 +39,5 @@ select
     convergence.final_l1_delta,
     convergence.converged
 from {{ pagerank_work_relation('nodes') }} as nodes
-join {{ pagerank_work_relation('rank') }} as rank on rank.node_id = nodes.node_id
+join {{ pagerank_work_relation('result') }} as rank on rank.node_id = nodes.node_id
 join {{ pagerank_work_relation('convergence') }} as convergence on convergence.network = nodes.network
