@@ -794,6 +794,12 @@ class TargetRun:
     def max_uplift(self, scenario: str) -> float:
         return max(self.daily_uplift(scenario))
 
+    def lift_from_floor(self, scenario: str) -> float:
+        """Largest uplift on a day the clean build does not score the target yet (it had no
+        engagement): what the injection alone is worth. NaN if the target is scored every day."""
+        lifts = [u for u, c in zip(self.daily_uplift(scenario), self.scores["clean"], strict=True) if math.isnan(c)]
+        return max(lifts) if lifts else math.nan
+
 
 SCORE_FLOOR = 1.0
 
@@ -1233,6 +1239,14 @@ def render_report(evaluation: Evaluation, plots: dict[str, Path], report_path: P
         f"largest ring uplift {gaming.worst_ring_uplift():+.2f}, smallest genuine-minus-ring margin "
         f"{gaming.smallest_genuine_margin():+.2f}.")  # fmt: skip
     combined = spread.row("combined (persons)")
+    members = gaming.ring_member_scores
+    if len(members):
+        floor_lifts = [t.lift_from_floor("ring") for t in gaming.targets if not math.isnan(t.lift_from_floor("ring"))]
+        add(f"- **Beyond property 4:** the {len(members)} fake ring accounts, which only engage each other and their "
+            f"target, themselves score median {np.median(members):.2f} on {WEEK[-1]} (the median scored person: "
+            f"{combined['p50']:.2f})"
+            + (f"; on the days before a target's first genuine engagement the ring alone lifted it from the floor by up "
+               f"to {max(floor_lifts):+.2f} points." if floor_lifts else "."))  # fmt: skip
     add(f"- **Scale on {spread.day}:** median score {combined['p50']:.2f}, share ≥ 30 {_percent(combined['share_30'])}, "
         f"share ≥ 50 {_percent(combined['share_50'])}, share ≥ 90 {_percent(combined['share_90'])} of "
         f"{combined['n']:,} scored persons.")  # fmt: skip
@@ -1319,12 +1333,13 @@ def render_report(evaluation: Evaluation, plots: dict[str, Path], report_path: P
         f"each reshares and mentions its target once ({gaming.genuine_events:,} events: the same "
         f"{gaming.engagements_per_target} engagements of each target, at the same times).")  # fmt: skip
     add("")
-    add("| target | distinct engagers in the week (clean) | clean score | ring score | genuine score | ring uplift | genuine uplift | largest daily ring uplift | clean rank → ring / genuine rank |")
-    add("|---|---|---|---|---|---|---|---|---|")
+    add("| target | distinct engagers in the week (clean) | clean score | ring score | genuine score | ring uplift | genuine uplift | largest daily ring uplift | ring lift from the floor (days before genuine engagement) | clean rank → ring / genuine rank |")
+    add("|---|---|---|---|---|---|---|---|---|---|")
     for target in gaming.targets:
         add(f"| {target.label} `twitter:{target.target_id}` | {target.clean_engagers} | {_f(target.scores['clean'][-1], 2)} | "
             f"{_f(target.scores['ring'][-1], 2)} | {_f(target.scores['genuine'][-1], 2)} | **{target.uplift('ring'):+.2f}** | "
-            f"**{target.uplift('genuine'):+.2f}** | {target.max_uplift('ring'):+.2f} | {_f(target.ranks['clean'][-1], 0)} → "
+            f"**{target.uplift('genuine'):+.2f}** | {target.max_uplift('ring'):+.2f} | {_f(target.lift_from_floor('ring'), 2)} | "
+            f"{_f(target.ranks['clean'][-1], 0)} → "
             f"{_f(target.ranks['ring'][-1], 0)} / {_f(target.ranks['genuine'][-1], 0)} |")  # fmt: skip
     add("")
     primary = gaming.primary

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import math
 from pathlib import Path
 
 import duckdb
@@ -104,3 +105,19 @@ def test_uplift_counts_an_unscored_day_as_the_floor() -> None:
     assert run.daily_uplift("ring") == [3.5, 1.0, 0.5]
     assert run.uplift("ring") == 0.5
     assert run.max_uplift("ring") == 3.5
+
+
+def test_lift_from_the_floor_only_counts_days_before_the_first_genuine_engagement() -> None:
+    from influence.evaluate import TargetRun
+
+    nan = float("nan")
+    run = TargetRun(
+        label="median", target_id="1", clean_engagers=5, ring_ids=(), genuine_engager_ids=(),
+        scores={"clean": [nan, nan, 30.0], "ring": [6.0, 11.0, 45.0]}, ranks={},
+    )  # fmt: skip
+    assert run.lift_from_floor("ring") == 10.0  # day 2: 11 - floor; day 3's +15 is not from the floor
+    scored_throughout = TargetRun(
+        label="median", target_id="1", clean_engagers=5, ring_ids=(), genuine_engager_ids=(),
+        scores={"clean": [2.0], "ring": [3.0]}, ranks={},
+    )  # fmt: skip
+    assert math.isnan(scored_throughout.lift_from_floor("ring"))
