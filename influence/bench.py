@@ -95,6 +95,29 @@ def _parse_gnu_time(stderr: str) -> dict[str, float]:
 
 
 MEMORY_GUARD_GB = 2.0
+# A stage whose processes together hold more than this is stopped: past the L target (12 GB) the
+# run has missed anyway, and the machine is shared with other work.
+STAGE_RSS_LIMIT_GB = float(os.environ.get("INFLUENCE_BENCH_STAGE_RSS_LIMIT_GB", "13"))
+
+
+def _group_rss_gb(process_group: int) -> float:
+    """Resident memory of every process in a process group (the stage and, e.g., its dbt child)."""
+    total_kb = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", encoding="utf-8") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            if int(fields[2]) != process_group:  # field 5 of stat: pgrp
+                continue
+            with open(f"/proc/{entry.name}/status", encoding="utf-8") as status:
+                for line in status:
+                    if line.startswith("VmRSS:"):
+                        total_kb += int(line.split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total_kb / 1024 / 1024
 
 
 def _available_memory_gb() -> float:
@@ -121,8 +144,19 @@ def _timed(command: list[str], env: dict[str, str], log: Path) -> dict[str, Any]
             [GNU_TIME, "-v", "-o", str(time_file), *command],
             env=env, stdout=output, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT, start_new_session=True,
         )
+        peak_group_gb = 0.0
         while process.poll() is None:
             available = _available_memory_gb()
+            group_gb = _group_rss_gb(process.pid)
+            peak_group_gb = max(peak_group_gb, group_gb)
+            if group_gb > STAGE_RSS_LIMIT_GB:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+                raise RuntimeError(
+                    f"{' '.join(command[3:6])} stopped by the bench after {time.monotonic() - started:.0f} s: its "
+                    f"processes held {group_gb:.1f} GB, over the {STAGE_RSS_LIMIT_GB:.0f} GB stage limit "
+                    "(INFLUENCE_BENCH_STAGE_RSS_LIMIT_GB)"
+                )
             if time.monotonic() - started > STAGE_TIMEOUT_SECONDS:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
@@ -208,10 +242,13 @@ def _dbt_node_span(run_results: Path) -> float:
 
 
 def _run_day_staged(paths: Paths, env: dict[str, str], day: dt.date, run_id: str, log_dir: Path,
-                    sources: tuple[str, ...]) -> dict[str, Any]:
-    """One day, each stage its own process under GNU time."""
+                    sources: tuple[str, ...], progress: Any = None) -> dict[str, Any]:
+    """One day, each stage its own process under GNU time. ``progress(stages)`` is called after
+    each stage, so a day that never finishes still leaves its finished stages in the results."""
     stages: dict[str, Any] = {}
     for stage in STAGES:
+        if progress is not None:
+            progress(stages)
         command = [sys.executable, "-m", "influence.bench", "stage", stage, "--day", day.isoformat(),
                    "--run-id", run_id, "--sources", ",".join(sources)]
         started = time.monotonic()
@@ -341,8 +378,13 @@ def measure_scale(scale: str, *, days: int, repeats: int, dag_days: int, start: 
         day = start + dt.timedelta(days=index)
         load_before = os.getloadavg()[0]
         try:
-            runs = [_run_day_staged(paths, env, day, f"bench_{scale}_{day}_r{r}", log_dir, sources)
+            def progress(stages: dict[str, Any], day: dt.date = day) -> None:
+                scale_result["in_progress"] = {"day": day.isoformat(), "stages": dict(stages)}
+                _save_results(results)
+
+            runs = [_run_day_staged(paths, env, day, f"bench_{scale}_{day}_r{r}", log_dir, sources, progress)
                     for r in range(repeats)]
+            scale_result.pop("in_progress", None)
             summary = {"day": day.isoformat(), "day_number": index + 1,
                        "load_average_1m_before": round(load_before, 2), **_summarise_day(runs)}
             if index < dag_days:
@@ -696,6 +738,14 @@ def _scale_section(scale_result: dict[str, Any]) -> list[str]:
     failure = scale_result.get("failure")
     if failure:
         lines += [f"**Stopped at day {failure['day_number']} ({failure['day']}):** {failure['error']}", ""]
+    partial = scale_result.get("in_progress")
+    if partial and partial.get("stages"):
+        lines += [f"Stages of {partial['day']} that finished before it stopped:", "",
+                  "| stage | wall s | work s | peak MB |", "|---|---|---|---|"]
+        for stage, measured in partial["stages"].items():
+            lines.append(f"| {stage} | {_fmt(measured.get('wall_seconds'))} | {_fmt(measured.get('work_seconds'))} | "
+                         f"{_fmt(measured.get('peak_rss_mb'), 0)}" + (" (failed)" if measured.get("failed") else "") + " |")
+        lines.append("")
     if not days:
         return lines
     lines += [
