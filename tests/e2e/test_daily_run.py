@@ -83,6 +83,21 @@ def assert_same_marts(actual: dict[str, list[tuple]], expected: dict[str, list[t
                     assert got_value == want_value, f"{table}: {got} != {want}"
 
 
+def daily_rows(data_dir: Path, days: tuple[str, ...]) -> dict[str, list[tuple]]:
+    """The published rows of the given days in every mart that has a day column."""
+    rows = {}
+    with duckdb.connect(str(data_dir / "published" / "influence.duckdb"), read_only=True) as connection:
+        for table, column in connection.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE column_name IN ('score_date', 'activity_date') ORDER BY 1"
+        ).fetchall():
+            rows[table] = connection.execute(
+                f'SELECT * FROM "{table}" WHERE CAST({column} AS VARCHAR) IN ({", ".join("?" for _ in days)}) ORDER BY ALL',
+                list(days),
+            ).fetchall()
+    return rows
+
+
 @pytest.fixture(scope="module")
 def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """For the child processes: one Airflow home, migrated by the first run that needs it."""
@@ -163,6 +178,50 @@ def test_rerunning_a_day_publishes_identical_rows(pipeline_runs: dict[str, objec
         patch.setenv("INFLUENCE_DATA_DIR", str(pipeline_runs["data_dir"]))
         run_in_process("--start", SE_DAYS[1], "--end", SE_DAYS[1], "--source", "stackexchange")
     assert_same_marts(published_marts(pipeline_runs["data_dir"]), before)
+
+
+def test_late_events_for_an_earlier_day_update_that_day_and_the_next_when_reprocessed(
+    pipeline_runs: dict[str, object], tmp_path: Path
+) -> None:
+    """Thirty retweets of a new account arrive late for 2012-07-01 (appended to the Higgs file, out
+    of time order). Reprocessing from that day on picks them up on that day, carries them into the
+    next day's decayed window, and leaves the days not reprocessed exactly as they were."""
+    import gzip
+
+    samples = tmp_path / "samples"
+    (samples / "higgs").mkdir(parents=True)
+    (samples / "stackexchange").symlink_to(PROJECT_ROOT / "data" / "samples" / "stackexchange")
+    late_author = "987654321"
+    noon_july_1 = 1341144000  # 2012-07-01 12:00:00 UTC
+    original = (PROJECT_ROOT / "data" / "samples" / "higgs" / "higgs-activity_time.txt.gz").read_bytes()
+    late_lines = "".join(f"{900000000 + i} {late_author} {noon_july_1 + i} RT\n" for i in range(30))
+    (samples / "higgs" / "higgs-activity_time.txt.gz").write_bytes(
+        gzip.compress(gzip.decompress(original) + late_lines.encode()))
+    data_dir = tmp_path / "data"
+    shutil.copytree(pipeline_runs["data_dir"], data_dir, symlinks=True)
+    before = published_marts(data_dir)
+    se_days_before = daily_rows(data_dir, SE_DAYS)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("INFLUENCE_DATA_DIR", str(data_dir))
+        patch.setenv("INFLUENCE_SAMPLES_DIR", str(samples))
+        run_in_process("--start", HIGGS_DAYS[0], "--end", HIGGS_DAYS[1], "--source", "higgs")
+    after = published_marts(data_dir)
+    assert after.keys() == before.keys()
+
+    with duckdb.connect(str(data_dir / "published" / "influence.duckdb"), read_only=True) as connection:
+        late_scores = dict(connection.execute(
+            "SELECT score_date::VARCHAR, score FROM fct_person_scores WHERE person_id = ?", [f"twitter:{late_author}"]
+        ).fetchall())
+        raw_events = connection.execute(
+            "SELECT day::VARCHAR, raw_events_by_network['twitter'] FROM run_audit WHERE status = 'published' "
+            "AND day = DATE '2012-07-01' ORDER BY finished_at"
+        ).fetchall()
+    assert set(late_scores) == set(HIGGS_DAYS), "scored on the late day and, decayed, on the next"
+    assert all(1.0 <= score <= 100.0 for score in late_scores.values())
+    assert raw_events[-1][1] == raw_events[0][1] + 30
+    assert daily_rows(data_dir, SE_DAYS) == se_days_before, "days not reprocessed stay exactly as published"
+    assert before["fct_person_scores"] != after["fct_person_scores"]
 
 
 def _kill_when(env: dict[str, str], day: str, moment: Callable[[], bool], settle_s: float) -> None:
