@@ -702,7 +702,8 @@ class PredictiveValidity:
     pagerank_iterations: int
     model_pagerank_column: str | None
     intervals: dict[tuple[str, str], tuple[float, float]]  # (outcome, metric) → CI of model - best
-    factor_rows: list[tuple[str, list[MetricRow]]]  # factor → one row per outcome (all accounts)
+    # factor → (one row per outcome, Spearman with the model score), over the accounts engaged with
+    factor_rows: list[tuple[str, list[MetricRow], float]]
 
 
 MODEL_PREDICTOR = "model score (fct_network_scores)"
@@ -756,17 +757,19 @@ def predictive_validity(clean: Paths, warehouse: Warehouse) -> PredictiveValidit
                     intervals[(outcome_label, metric)] = paired_bootstrap_difference(
                         function, model, predictors[best.predictor], outcome, resamples=BOOTSTRAP_RESAMPLES
                     )
-    # Diagnostic: each numeric column of the model's factor table alone, to show which factors
-    # carry the predictive signal and which dilute it.
+    # Diagnostic: each numeric column of the model's factor table alone, over the accounts the
+    # model scores (engaged with by then), and how closely the score follows it: shows which
+    # factors carry the predictive signal and which dominate the score.
+    engaged = populations["accounts engaged with by 07-03"]
     factor_rows = []
     for column in warehouse.numeric_factor_columns():
         factor = warehouse.account_factor(column, PREDICTION_DATE)
-        values = np.array([factor.get(account_id, 0.0) for account_id in universe])
+        values = np.array([factor.get(account_id, 0.0) for account_id in universe])[engaged]
         rows = [
-            MetricRow(outcome_label, spearman(values, getattr(future, field)), ndcg_at_k(values, getattr(future, field), NDCG_K))
-            for outcome_label, field in OUTCOMES.items()
+            MetricRow(label, spearman(values, getattr(future, field)[engaged]), ndcg_at_k(values, getattr(future, field)[engaged], NDCG_K))
+            for label, field in OUTCOMES.items()
         ]
-        factor_rows.append((column, rows))
+        factor_rows.append((column, rows, spearman(values, model[engaged])))
     return PredictiveValidity(results, len(universe), int((model > 0).sum()), iterations, pagerank_column, intervals, factor_rows)
 
 
@@ -1308,13 +1311,15 @@ def render_report(evaluation: Evaluation, plots: dict[str, Path], report_path: P
     add(f"![predictive validity]({relative(plots['validity'])})")
     add("")
     if validity.factor_rows:
-        add(f"**Diagnostic: each column of the model's factor table (`fct_account_factors`, {PREDICTION_DATE}) alone**, "
-            f"all {validity.universe:,} accounts. Shows where the model's ranking signal comes from.")  # fmt: skip
+        engaged = next(r.accounts for r in validity.results if not r.population.startswith("all"))
+        add(f"**Diagnostic: each column of the model's factor table (`fct_account_factors`, {PREDICTION_DATE}) alone**, over "
+            f"the {engaged:,} accounts engaged with by then (the ones the model scores), and its Spearman correlation with "
+            f"the model score: which factors predict, and which drive the score.")  # fmt: skip
         add("")
-        add("| factor column | " + " | ".join(f"Spearman, {o} | NDCG@{NDCG_K}, {o}" for o in OUTCOMES) + " |")
-        add("|---|" + "---|---|" * len(OUTCOMES))
-        for column, rows in validity.factor_rows:
-            add(f"| `{column}` | " + " | ".join(f"{_f(row.spearman)} | {_f(row.ndcg)}" for row in rows) + " |")
+        add("| factor column | " + " | ".join(f"Spearman, {o} | NDCG@{NDCG_K}, {o}" for o in OUTCOMES) + " | Spearman with the model score |")
+        add("|---|" + "---|---|" * len(OUTCOMES) + "---|")
+        for column, rows, with_model in validity.factor_rows:
+            add(f"| `{column}` | " + " | ".join(f"{_f(row.spearman)} | {_f(row.ndcg)}" for row in rows) + f" | {_f(with_model)} |")
         add("")
 
     add("## 2. Anti-gaming experiment (property 4)")
