@@ -71,11 +71,24 @@ per_actor as (
 ),
 
 content as (
-    -- own content that drew engagement: distinct posts engaged (Higgs events carry no post id,
-    -- so any reshare / reply there counts as one engaged piece of content for the day)
-    select target_key, count(distinct coalesce(target_post_id, '(untracked)')) as engaged_content_items
-    from engagements
-    where factor_role in ('amplification', 'conversation', 'appreciation')
+    -- own content that drew engagement: distinct posts engaged (Higgs events carry no post id, so
+    -- any reshare / reply there counts as one engaged piece of content for the day), each counted
+    -- with the best engagement quality among the accounts that engaged it: content engaged only by
+    -- fake-looking or indiscriminate accounts counts for little
+    select target_key, sum(best_quality) as engaged_content
+    from (
+        select
+            engagements.target_key,
+            coalesce(engagements.target_post_id, '(untracked)')            as content_item,
+            max(coalesce(quality.engagement_quality, 1.0))                 as best_quality
+        from engagements
+        left join {{ ref('int_actor_quality') }} as quality
+            on quality.actor_key = engagements.actor_key
+           and quality.activity_date = {{ run_date() }}
+           and quality.model_version = '{{ var("model_version") }}'
+        where engagements.factor_role in ('amplification', 'conversation', 'appreciation')
+        group by all
+    )
     group by target_key
 ),
 
@@ -103,7 +116,7 @@ select
       + coalesce(two_way_value.two_way, 0.0)                                    as conversation,
     coalesce(by_target.mentions, 0.0)                                           as mentions,
     coalesce(by_target.appreciation, 0.0)                                       as appreciation,
-    coalesce(content.engaged_content_items, 0)::double                          as content,
+    coalesce(content.engaged_content, 0.0)::double                              as content,
     coalesce(by_target.network_influence, 0.0)                                  as network_influence,
     coalesce(two_way_value.two_way_partners, 0)                                 as two_way_partners
 from by_target
