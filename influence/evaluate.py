@@ -1097,18 +1097,19 @@ def plot_predictive_validity(result: PredictiveValidity, path: Path) -> None:
 
 def plot_anti_gaming(result: AntiGamingResult, path: Path) -> None:
     plt = _pyplot()
-    figure, axis = plt.subplots(figsize=(8, 4.5))
+    figure, axis = plt.subplots(figsize=(9, 6))
     labels = [day.strftime("%m-%d") for day in WEEK]
     colours = {"clean": "k", "ring": "r", "genuine": "g"}
     for index, target in enumerate(result.targets):
         for scenario, colour in colours.items():
             axis.plot(
                 labels, target.scores[scenario], color=colour, marker="os^"[index], linestyle=("-", "--", ":")[index],
-                label=f"{scenario}, {target.label} target (day 7: {target.scores[scenario][-1]:.1f})",
+                label=f"{scenario}, {target.label} ({_f(target.scores[scenario][-1], 1)})",
             )  # fmt: skip
     axis.set_title(f"Targets' scores by day: {result.engagements_per_target} injected engagements each")
     axis.set_ylabel("person score (1-100)")
-    axis.legend(fontsize=7, ncol=3, loc="upper left")
+    axis.set_xlabel("day (legend: build, target, score on the last day)")
+    axis.legend(fontsize=8, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.14))
     axis.grid(alpha=0.3)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
