@@ -1089,8 +1089,8 @@ def plot_predictive_validity(result: PredictiveValidity, path: Path) -> None:
         axis.set_title(f"{title}: predictors as of {PREDICTION_DATE} vs outcome")
         axis.grid(axis="x", alpha=0.3)
     axes[0].invert_yaxis()  # the axes share y: inverting once puts the model on top of both
-    axes[1].legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2)
-    figure.tight_layout()
+    figure.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=2)
+    figure.tight_layout(rect=(0, 0.07, 1, 1))
     figure.savefig(path, dpi=110)
     plt.close(figure)
 
