@@ -584,10 +584,10 @@ def compare_pagerank(paths: Paths, scale: str) -> dict[str, Any]:
         for network in networks:
             edges = connection.execute(
                 """select actor_key, target_key, weight from intermediate.int_edge_state
-                   where state_date = ? and network = ? and weight > 0""", [day, network]).fetch_arrow_table()
+                   where state_date = ? and network = ? and weight > 0""", [day, network]).to_arrow_table()
             sql_rank = connection.execute(
                 """select account_key, pagerank from intermediate.int_pagerank
-                   where score_date = ? and network = ?""", [day, network]).fetch_arrow_table()
+                   where score_date = ? and network = ?""", [day, network]).to_arrow_table()
             started = time.monotonic()
             keys, codes = np.unique(
                 np.concatenate([edges.column("actor_key").to_numpy(zero_copy_only=False),
