@@ -948,6 +948,7 @@ def _plot(results: dict[str, Any]) -> None:
             values = [d["stages"][stage]["wall_seconds"] for d in days]
             axis.bar(numbers, values, bottom=bottom, label=stage)
             bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        axis.set_xticks(numbers)
         axis.set_title(f"{scale}: wall seconds per stage and day")
         axis.set_xlabel("day of the run")
         axis.set_ylabel("seconds (median)")
