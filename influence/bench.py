@@ -414,11 +414,15 @@ FIRST_SAMPLE_DAY = {"higgs": dt.date(2012, 7, 1), "stackexchange": dt.date(2018,
 
 def _extract_first_day_of_other_sources(paths: Paths, sources: tuple[str, ...]) -> None:
     import extractors
+    from extractors import synthetic
 
     for source, day in FIRST_SAMPLE_DAY.items():
         if source not in sources:
             extractors.extract(source, day, samples_dir=paths.samples, raw_dir=paths.raw,
                                quarantine_dir=paths.quarantine)
+    if "synthetic" not in sources:
+        # One small synthetic day far from any measured one, for a dbt project that reads syn_*.
+        synthetic.extract_day(dt.date(2000, 1, 1), raw_dir=paths.raw, quarantine_dir=paths.quarantine, scale="XS")
 
 
 def _machine() -> dict[str, Any]:
@@ -504,6 +508,7 @@ def measure_backfill(results: dict[str, Any], work_dir: Path, days: int | None =
         shutil.rmtree(work_dir)
     paths = _scale_paths(work_dir)
     env = _environment(paths, "S", 42, work_dir)
+    _extract_first_day_of_other_sources(paths, ("stackexchange",))
     influence_cli = Path(sys.executable).with_name("influence")
     start, full_end = SE_HISTORY
     full_days = (full_end - start).days + 1
