@@ -1,15 +1,17 @@
 {#- Weighted PageRank by power iteration, run as one SQL statement per iteration so it can stop as
     soon as it has converged (L1 change of every network's vector below var pagerank_tolerance,
     at most var pagerank_max_iterations). Called while int_pagerank is rendered (execute only);
-    leaves work tables beside it that the model selects from and its post-hook drops:
+    leaves temp work tables that the model selects from and its post-hook drops:
       <model>__nodes(node_id, network, account_key, node_count, is_dangling, is_core)
       <model>__result(node_id, pagerank)
       <model>__convergence(network, iterations_run, final_l1_delta, converged)
     Iteration:  pr_k(i) = (1 - d) / N + d * ( sum_j pr_{k-1}(j) * w_ji / out_j + dangling_{k-1} / N )
     Start: the previous day's vector where the account was already in the graph (warm start,
     renormalised), 1 / N otherwise. -#}
+{#- Work tables are TEMP tables: in memory, never written to the warehouse file, private to the
+    connection that builds the model (hooks, run_query and the model's own SQL share it). -#}
 {% macro pagerank_work_relation(suffix) -%}
-    {{ return(api.Relation.create(database=this.database, schema=this.schema, identifier=this.identifier ~ '__' ~ suffix)) }}
+    {{ return(adapter.quote(this.identifier ~ '__' ~ suffix)) }}
 {%- endmacro %}
 
 {% macro run_pagerank(edges_sql, previous_rank_sql) %}
@@ -28,7 +30,7 @@
     {%- set max_iterations = var('pagerank_max_iterations') | int -%}
 
     {%- call statement('pagerank_graph') %}
-        create or replace table {{ nodes }} as
+        create or replace temp table {{ nodes }} as
         with weighted_edges as ({{ edges_sql }}),
         keys as (
             select network, actor_key as account_key from weighted_edges
@@ -44,7 +46,7 @@
             account_key in (select target_key from weighted_edges)            as is_core
         from keys;
 
-        create or replace table {{ edges }} as
+        create or replace temp table {{ edges }} as
         with weighted_edges as ({{ edges_sql }})
         select
             actor.node_id                                                                       as source_id,
@@ -56,13 +58,13 @@
         join {{ nodes }} as target on target.account_key = weighted_edges.target_key;
 
         -- share of each core account's inflow that comes from leaves (all leaves have one rank)
-        create or replace table {{ pagerank_work_relation('leaf_inflow') }} as
+        create or replace temp table {{ pagerank_work_relation('leaf_inflow') }} as
         select target_id as node_id, sum(share) as leaf_share
         from {{ edges }}
         where not source_is_core
         group by target_id;
 
-        create or replace table {{ pagerank_work_relation('start') }} as
+        create or replace temp table {{ pagerank_work_relation('start') }} as
         with previous_rank as ({{ previous_rank_sql }}),
         start as (
             select nodes.node_id, nodes.network, nodes.is_core, nodes.node_count,
@@ -73,10 +75,10 @@
         select node_id, network, is_core, node_count, pagerank / sum(pagerank) over (partition by network) as pagerank
         from start;
 
-        create or replace table {{ rank }} as
+        create or replace temp table {{ rank }} as
         select node_id, network, pagerank from {{ pagerank_work_relation('start') }} where is_core;
 
-        create or replace table {{ leaf }} as
+        create or replace temp table {{ leaf }} as
         select network, any_value(node_count) as node_count,
                count(*) filter (where not is_core) as leaves,
                coalesce(avg(pagerank) filter (where not is_core), 0.0) as pagerank
@@ -87,7 +89,7 @@
     {%- set state = namespace(iterations=0, delta=none, converged=false) -%}
     {%- for iteration in range(1, max_iterations + 1) if not state.converged %}
         {%- call statement('pagerank_iteration') %}
-            create or replace table {{ next_leaf }} as
+            create or replace temp table {{ next_leaf }} as
             with dangling as (
                 select rank.network, sum(rank.pagerank) as mass
                 from {{ rank }} as rank
@@ -105,7 +107,7 @@
             from {{ leaf }} as leaf
             left join dangling using (network);
 
-            create or replace table {{ next_rank }} as
+            create or replace temp table {{ next_rank }} as
             with inflow as (
                 select edges.target_id as node_id, sum(rank.pagerank * edges.share) as mass
                 from {{ edges }} as edges
@@ -135,20 +137,20 @@
         {%- set state.converged = state.delta < tolerance -%}
         {%- call statement('pagerank_swap') %}
             drop table {{ rank }};
-            alter table {{ next_rank }} rename to {{ rank.identifier }};
+            alter table {{ next_rank }} rename to {{ rank }};
             drop table {{ leaf }};
-            alter table {{ next_leaf }} rename to {{ leaf.identifier }};
+            alter table {{ next_leaf }} rename to {{ leaf }};
         {%- endcall %}
     {%- endfor %}
 
     {%- call statement('pagerank_result') %}
-        create or replace table {{ pagerank_work_relation('result') }} as
+        create or replace temp table {{ pagerank_work_relation('result') }} as
         select nodes.node_id, coalesce(rank.pagerank, leaf.pagerank) as pagerank
         from {{ nodes }} as nodes
         left join {{ rank }} as rank using (node_id)
         join {{ leaf }} as leaf on leaf.network = nodes.network;
 
-        create or replace table {{ convergence }} as
+        create or replace temp table {{ convergence }} as
         select
             network,
             {{ state.iterations }}::integer                                    as iterations_run,
