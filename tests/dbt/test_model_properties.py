@@ -16,6 +16,9 @@ import pytest
 from influence.settings import DBT_PROJECT_DIR
 from dbt_world import DbtWorld, Events, at
 
+# several `dbt build`s in child processes: well over 20 s together
+pytestmark = pytest.mark.slow
+
 D0 = datetime.date(2020, 3, 2)
 DAY = datetime.timedelta(days=1)
 BUILD_DAYS = (D0, D0 + DAY, D0 + 2 * DAY, D0 + 89 * DAY, D0 + 90 * DAY)

@@ -34,6 +34,7 @@ def two_higgs_days(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DbtWorl
     yield world
 
 
+@pytest.mark.slow
 def test_marts_of_two_real_days_are_consistent(two_higgs_days: DbtWorld) -> None:
     world = two_higgs_days
     for day in JULY[:2]:
@@ -58,6 +59,7 @@ def test_marts_of_two_real_days_are_consistent(two_higgs_days: DbtWorld) -> None
         assert changes <= 0.05
 
 
+@pytest.mark.slow
 def test_scale_semantics_on_real_data(two_higgs_days: DbtWorld) -> None:
     """Property 8: median 10-25, 50+ a few percent, 90+ very rare, gains harder near the top."""
     median, elite, exceptional = two_higgs_days.query("""

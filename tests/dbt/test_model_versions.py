@@ -5,10 +5,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from dbt_world import DbtWorld
 from test_model_properties import D0, write_world
 
 from influence.settings import DBT_PROJECT_DIR
+
+# several `dbt build`s in child processes: well over 20 s together
+pytestmark = pytest.mark.slow
 
 PUBLISHED = "select person_id, score, rank, tier from marts.fct_person_scores where model_version = ? order by person_id"
 

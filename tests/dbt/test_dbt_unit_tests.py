@@ -1,0 +1,30 @@
+"""The dbt unit tests (dbt_project/models/marts/_unit_tests.yml: score mapping, decay and drop-out,
+reactor selectivity, ring discount, change contributions) pass, inside a `dbt build` of a day with
+no events (unit tests need their parent relations to exist, which the build creates first)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+
+from dbt_world import DbtWorld
+
+EXPECTED_UNIT_TESTS = {
+    "score_mapping_uses_the_fixed_scale",
+    "factors_decay_with_the_half_life_and_drop_out_after_90_days",
+    "reactor_selectivity_and_outside_audience",
+    "reciprocal_ring_is_discounted",
+    "score_change_contributions_sum_to_the_change",
+}
+
+
+def test_dbt_unit_tests_pass_and_an_empty_day_builds(tmp_path: Path) -> None:
+    world = DbtWorld(tmp_path / "world")
+    day = datetime.date(2012, 7, 4)
+    world.write_day(day)
+    world.build(day, include_unit_tests=True)
+    results = json.loads((world.root / "target" / "run_results.json").read_text())["results"]
+    unit_tests = {r["unique_id"].split(".")[-1]: r["status"] for r in results if r["unique_id"].startswith("unit_test.")}
+    assert unit_tests == dict.fromkeys(EXPECTED_UNIT_TESTS, "pass")
+    assert world.scalar("select count(*) from marts.fct_person_scores") == 0
