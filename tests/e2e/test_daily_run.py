@@ -263,46 +263,45 @@ def test_runs_killed_during_dbt_and_during_publish_then_rerun_end_with_uninterru
     _kill_when(env, HIGGS_DAYS[1], lambda: any(published.glob(".publishing-*")), settle_s=0.0)
     assert published_marts(data_dir) == pipeline_runs["marts_after_day_1"]  # untouched: exactly equal
 
-    run_ok(env, "--start", HIGGS_DAYS[1], "--end", HIGGS_DAYS[1])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("INFLUENCE_DATA_DIR", str(data_dir))
+        run_in_process("--start", HIGGS_DAYS[1], "--end", HIGGS_DAYS[1])
     assert_same_marts(published_marts(data_dir), pipeline_runs["marts_after_day_2"])
     assert not list(published.glob(".publishing-*")), "the rerun removed the killed publish's leftovers"
 
 
 def test_a_run_finding_the_warehouse_busy_waits_or_stops_with_one_line(
-    pipeline_runs: dict[str, object], airflow_home: Path, tmp_path: Path
+    pipeline_runs: dict[str, object], airflow_home: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     """While another run holds the warehouse (here: this test, through the same lock a run takes),
     a run with a 1 s lock timeout stops with the one-line busy message, and a run with the default
     wait waits, says so, and publishes normally once the lock is released."""
-    from influence import pipeline
+    from influence import cli, pipeline
     from influence.settings import paths
 
     data_dir = tmp_path / "data"
     shutil.copytree(pipeline_runs["after_day_1"], data_dir, symlinks=True)
+    logs = data_dir / "runs" / "logs"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("INFLUENCE_DATA_DIR", str(data_dir))
-        lock_paths = paths()
-    logs = data_dir / "runs" / "logs"
-    with pipeline.warehouse_lock(lock_paths, "other-run", "dbt_build"):
-        waiting = subprocess.Popen([str(INFLUENCE), "run", "--start", HIGGS_DAYS[1], "--end", HIGGS_DAYS[1]],
-                                   env=environment(data_dir, airflow_home), stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)
-        # Its own Airflow home: two processes writing one SQLite metadata file is not the point here.
-        impatient_env = {**environment(data_dir, tmp_path / "airflow"), "INFLUENCE_LOCK_TIMEOUT_SECONDS": "1"}
-        impatient = subprocess.Popen([str(INFLUENCE), "run", "--start", "2012-07-03", "--end", "2012-07-03"],
-                                     env=impatient_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        impatient_out, impatient_err = impatient.communicate(timeout=RUN_TIMEOUT_S)
-        deadline = time.monotonic() + RUN_TIMEOUT_S
-        while not any("waiting for the warehouse lock" in log.read_text(errors="replace") for log in logs.glob("*.log")):
-            assert waiting.poll() is None, waiting.communicate()
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+        patch.setenv("INFLUENCE_LOCK_TIMEOUT_SECONDS", "1")
+        with pipeline.warehouse_lock(paths(), "other-run", "dbt_build"):
+            waiting = subprocess.Popen([str(INFLUENCE), "run", "--start", HIGGS_DAYS[1], "--end", HIGGS_DAYS[1]],
+                                       env=environment(data_dir, airflow_home), stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE, text=True)
+            capfd.readouterr()
+            impatient_exit = cli.main(["run", "--start", "2012-07-03", "--end", "2012-07-03"])
+            impatient = capfd.readouterr()
+            deadline = time.monotonic() + RUN_TIMEOUT_S
+            while not any("waiting for the warehouse lock" in log.read_text(errors="replace") for log in logs.glob("*.log")):
+                assert waiting.poll() is None, waiting.communicate()
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
     out, err = waiting.communicate(timeout=RUN_TIMEOUT_S)
     assert waiting.returncode == 0, out + err
 
-    assert impatient.returncode == 1
-    failure = [line for line in impatient_out.splitlines() if line.startswith("✗")]
-    assert len(failure) == 1, impatient_out
+    assert impatient_exit == 1
+    failure = [line for line in impatient.out.splitlines() if line.startswith("✗")]
+    assert len(failure) == 1, impatient.out
     assert "failed at dbt_build" in failure[0] and "busy, run other-run (dbt_build, pid" in failure[0]
-    assert "Traceback" not in impatient_out + impatient_err
     assert_same_marts(published_marts(data_dir), pipeline_runs["marts_after_day_2"])
