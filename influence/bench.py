@@ -95,6 +95,13 @@ def _parse_gnu_time(stderr: str) -> dict[str, float]:
 
 
 MEMORY_GUARD_GB = 2.0
+
+
+def _describe(command: list[str]) -> str:
+    """'stage dbt_build' for a stage process, the program and its first argument otherwise."""
+    if "stage" in command:
+        return " ".join(command[command.index("stage"): command.index("stage") + 2])
+    return " ".join(Path(command[0]).name if i == 0 else part for i, part in enumerate(command[:2]))
 # A stage whose processes together hold more than this is stopped: past the L target (12 GB) the
 # run has missed anyway, and the machine is shared with other work.
 STAGE_RSS_LIMIT_GB = float(os.environ.get("INFLUENCE_BENCH_STAGE_RSS_LIMIT_GB", "13"))
@@ -153,7 +160,7 @@ def _timed(command: list[str], env: dict[str, str], log: Path) -> dict[str, Any]
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
                 raise RuntimeError(
-                    f"{' '.join(command[3:6])} stopped by the bench after {time.monotonic() - started:.0f} s: its "
+                    f"{_describe(command)} stopped by the bench after {time.monotonic() - started:.0f} s: its "
                     f"processes held {group_gb:.1f} GB, over the {STAGE_RSS_LIMIT_GB:.0f} GB stage limit "
                     "(INFLUENCE_BENCH_STAGE_RSS_LIMIT_GB)"
                 )
@@ -162,7 +169,7 @@ def _timed(command: list[str], env: dict[str, str], log: Path) -> dict[str, Any]
                 process.wait()
                 running = [line.strip() for line in log.read_text(errors="replace").splitlines() if " START " in line]
                 raise RuntimeError(
-                    f"{' '.join(command[3:6])} stopped by the bench after {STAGE_TIMEOUT_SECONDS:.0f} s "
+                    f"{_describe(command)} stopped by the bench after {STAGE_TIMEOUT_SECONDS:.0f} s "
                     f"(INFLUENCE_BENCH_STAGE_TIMEOUT)" + (f"; last started: {running[-1]}" if running else "")
                 )
             if available < MEMORY_GUARD_GB:
@@ -175,7 +182,7 @@ def _timed(command: list[str], env: dict[str, str], log: Path) -> dict[str, Any]
     wall = time.monotonic() - started
     if memory_guard_hit is not None:
         raise RuntimeError(
-            f"{' '.join(command[3:6])} stopped by the bench after {wall:.0f} s: only {memory_guard_hit:.1f} GB of "
+            f"{_describe(command)} stopped by the bench after {wall:.0f} s: only {memory_guard_hit:.1f} GB of "
             f"memory left on the machine (guard {MEMORY_GUARD_GB} GB); the stage needs more than this machine has"
         )
     if process.returncode != 0:
