@@ -2,12 +2,17 @@
 -- with a reason, and the rows read equal the rows in the raw Parquet partition.
 with raw_counts as (
     select network, count(*) as raw_rows
-    from {{ source('raw_higgs', 'events') }}
+    from {{ raw_day('raw_higgs', 'events') }}
     where dt = {{ run_date() }}
     group by network
     union all
     select network, count(*)
-    from {{ source('raw_stackexchange', 'events') }}
+    from {{ raw_day('raw_stackexchange', 'events') }}
+    where dt = {{ run_date() }}
+    group by network
+    union all
+    select network, count(*)
+    from {{ raw_day('raw_synthetic', 'events') }}
     where dt = {{ run_date() }}
     group by network
 ),

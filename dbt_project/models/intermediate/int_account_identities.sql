@@ -9,5 +9,9 @@ select
     identity_key,
     identity_namespace || ':' || identity_key            as person_id,
     {{ run_date() }}                                     as linked_as_of
-from {{ ref('stg_stackexchange__identity_links') }}
+from (
+    select * from {{ ref('stg_stackexchange__identity_links') }}
+    union all by name
+    select * from {{ ref('stg_synthetic__identity_links') }}
+) as identity_links
 where account_id <> '-1'

@@ -1,2 +1,2 @@
 -- Higgs Twitter interactions of the run day, typed, one row per event_id.
-{{ stage_events(source('raw_higgs', 'events')) }}
+{{ stage_events(raw_day('raw_higgs', 'events')) }}

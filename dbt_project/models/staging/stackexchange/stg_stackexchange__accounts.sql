@@ -1,7 +1,7 @@
 -- Stack Exchange user snapshot of the run day, one row per (network, account_id).
 with snapshot_rows as (
     select *
-    from {{ source('raw_stackexchange', 'accounts') }}
+    from {{ raw_day('raw_stackexchange', 'accounts') }}
     where dt = {{ run_date() }}
 )
 

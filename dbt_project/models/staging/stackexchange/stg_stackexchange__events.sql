@@ -1,2 +1,2 @@
 -- Stack Exchange posts, comments and votes of the run day, typed, one row per (network, event_id).
-{{ stage_events(source('raw_stackexchange', 'events')) }}
+{{ stage_events(raw_day('raw_stackexchange', 'events')) }}
