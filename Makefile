@@ -15,7 +15,7 @@ export AIRFLOW_HOME ?= $(CURDIR)/.airflow
 # Days of the bundled real sample that `make run` scores.
 HIGGS_START := 2012-07-01
 HIGGS_END := 2012-07-07
-SE_START := 2018-08-27
+SE_START := 2018-08-29
 SE_END := 2018-09-02
 
 .PHONY: help install run test test-fast evaluate bench docs clean
