@@ -196,14 +196,7 @@ def _timed(command: list[str], env: dict[str, str], log: Path) -> dict[str, Any]
 
 
 def _scale_paths(work_dir: Path) -> Paths:
-    return Paths(
-        samples=PROJECT_ROOT / "data" / "samples",
-        raw=work_dir / "raw",
-        quarantine=work_dir / "quarantine",
-        warehouse=work_dir / "warehouse" / "influence.duckdb",
-        published=work_dir / "published",
-        runs=work_dir / "runs",
-    )
+    return Paths.under(work_dir)
 
 
 def _environment(paths: Paths, scale: str, seed: int, work_dir: Path) -> dict[str, str]:

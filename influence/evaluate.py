@@ -435,15 +435,7 @@ def evaluation_root() -> Path:
 
 
 def scenario_paths(root: Path, scenario: str, samples_dir: Path) -> Paths:
-    base = root / scenario
-    return Paths(
-        samples=samples_dir,
-        raw=base / "raw",
-        quarantine=base / "quarantine",
-        warehouse=base / "warehouse" / "influence.duckdb",
-        published=base / "published",
-        runs=base / "runs",
-    )
+    return Paths.under(root / scenario, samples=samples_dir)
 
 
 # Only source files count: logs and run artefacts that other runs write into the project tree

@@ -29,6 +29,18 @@ class Paths:
     published: Path
     runs: Path
 
+    @classmethod
+    def under(cls, data_dir: Path, samples: Path = PROJECT_ROOT / "data" / "samples") -> Paths:
+        """The standard layout of generated data below one directory (a test's, a benchmark's)."""
+        return cls(
+            samples=samples,
+            raw=data_dir / "raw",
+            quarantine=data_dir / "quarantine",
+            warehouse=data_dir / "warehouse" / "influence.duckdb",
+            published=data_dir / "published",
+            runs=data_dir / "runs",
+        )
+
     @property
     def published_db(self) -> Path:
         return self.published / "influence.duckdb"
@@ -51,13 +63,13 @@ class Paths:
 
 def paths() -> Paths:
     """Read the paths now (not at import), so an env var set by a test takes effect."""
-    data = _path("INFLUENCE_DATA_DIR", PROJECT_ROOT / "data")
+    # The committed sample stays put when INFLUENCE_DATA_DIR moves the generated data elsewhere.
+    layout = Paths.under(_path("INFLUENCE_DATA_DIR", PROJECT_ROOT / "data"))
     return Paths(
-        # The committed sample stays put when INFLUENCE_DATA_DIR moves the generated data elsewhere.
-        samples=_path("INFLUENCE_SAMPLES_DIR", PROJECT_ROOT / "data" / "samples"),
-        raw=_path("INFLUENCE_RAW_DIR", data / "raw"),
-        quarantine=_path("INFLUENCE_QUARANTINE_DIR", data / "quarantine"),
-        warehouse=_path("INFLUENCE_WAREHOUSE", data / "warehouse" / "influence.duckdb"),
-        published=_path("INFLUENCE_PUBLISHED_DIR", data / "published"),
-        runs=_path("INFLUENCE_RUNS_DIR", data / "runs"),
+        samples=_path("INFLUENCE_SAMPLES_DIR", layout.samples),
+        raw=_path("INFLUENCE_RAW_DIR", layout.raw),
+        quarantine=_path("INFLUENCE_QUARANTINE_DIR", layout.quarantine),
+        warehouse=_path("INFLUENCE_WAREHOUSE", layout.warehouse),
+        published=_path("INFLUENCE_PUBLISHED_DIR", layout.published),
+        runs=_path("INFLUENCE_RUNS_DIR", layout.runs),
     )

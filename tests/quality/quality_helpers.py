@@ -11,7 +11,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from influence.settings import PROJECT_ROOT, Paths
+from influence.settings import Paths
 
 JULY_1 = datetime.date(2012, 7, 1)
 JULY_2 = datetime.date(2012, 7, 2)
@@ -20,14 +20,7 @@ JULY_4 = datetime.date(2012, 7, 4)
 
 
 def make_paths(base: Path) -> Paths:
-    return Paths(
-        samples=PROJECT_ROOT / "data" / "samples",
-        raw=base / "raw",
-        quarantine=base / "quarantine",
-        warehouse=base / "warehouse" / "influence.duckdb",
-        published=base / "published",
-        runs=base / "runs",
-    )
+    return Paths.under(base)
 
 
 def partition_file(paths: Paths, entity: str, day: datetime.date = JULY_2, network: str = "twitter") -> Path:
