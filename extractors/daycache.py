@@ -212,8 +212,8 @@ def events_day(
     rejects = read_day(cache_key_dir / "rejects.parquet", day, REJECTS, entity="events")
     is_skipped = pc.is_valid(cached["skip_reason"])
     written = cached.filter(pc.invert(is_skipped)).select(EVENTS.names).cast(EVENTS)
-    skipped = Counter(cached.filter(is_skipped)["skip_reason"].to_pylist())
-    rejected = Counter(rejects["reason"].to_pylist())
+    skipped = count_reasons(cached.filter(is_skipped)["skip_reason"])
+    rejected = count_reasons(rejects["reason"])
     actor, target = written["actor_account_id"], written["target_account_id"]
     self_interactions = pc.sum(pc.fill_null(pc.equal(actor, target), False).cast(pa.int64())).as_py() or 0
     manifest = PartitionManifest(
@@ -225,9 +225,9 @@ def events_day(
         rows_read=cached.num_rows + rejects.num_rows,
         rows_written=written.num_rows,
         rows_rejected=rejects.num_rows,
-        rejected_by_reason=dict(sorted(rejected.items())),
+        rejected_by_reason=rejected,
         rows_skipped=sum(skipped.values()),
-        skipped_by_reason=dict(sorted(skipped.items())),
+        skipped_by_reason=skipped,
         duplicate_event_ids=written.num_rows - pc.count_distinct(written["event_id"]).as_py(),
         self_interactions=self_interactions,
     )
@@ -247,3 +247,8 @@ def write_network_day(
         write_partition(raw_dir, manifest.network, entity, day, result.table, manifest)
         manifests.append(manifest)
     return manifests
+
+
+def count_reasons(reasons: pa.ChunkedArray | pa.Array) -> dict[str, int]:
+    """Rows per reason code, in name order, as a manifest records them."""
+    return dict(sorted(Counter(reasons.to_pylist()).items()))

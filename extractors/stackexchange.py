@@ -77,6 +77,7 @@ from extractors.daycache import (
     BatchWriter,
     EntityDay,
     RejectLog,
+    count_reasons,
     default_cache_dir,
     events_day,
     quarantine_table,
@@ -238,7 +239,7 @@ def _site_day(site: Site, key_dir: Path, day: datetime.date) -> dict[str, Entity
             rows_read=users.num_rows + account_rejects.num_rows,
             rows_written=accounts.num_rows,
             rows_rejected=account_rejects.num_rows,
-            rejected_by_reason=_count(account_rejects["reason"]),
+            rejected_by_reason=count_reasons(account_rejects["reason"]),
         ),
     )
 
@@ -280,7 +281,7 @@ def _site_day(site: Site, key_dir: Path, day: datetime.date) -> dict[str, Entity
             rows_read=accounts.num_rows,
             rows_written=links.num_rows,
             rows_rejected=link_rejects.num_rows,
-            rejected_by_reason=_count(link_rejects["reason"]),
+            rejected_by_reason=count_reasons(link_rejects["reason"]),
             rows_skipped=sum(skipped.values()),
             skipped_by_reason=dict(sorted(skipped.items())),
         ),
@@ -304,11 +305,6 @@ def _accounts_table(network: str, users: pa.Table, day: datetime.date) -> pa.Tab
     )
 
 
-def _count(reasons: pa.ChunkedArray) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for reason in reasons.to_pylist():
-        counts[reason] = counts.get(reason, 0) + 1
-    return dict(sorted(counts.items()))
 
 
 # --- parsing the dump once -------------------------------------------------------------------
