@@ -18,7 +18,7 @@ HIGGS_END := 2012-07-07
 SE_START := 2018-08-29
 SE_END := 2018-09-02
 
-.PHONY: help install run test test-fast evaluate bench docs clean
+.PHONY: help install run test test-fast evaluate bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -47,12 +47,6 @@ evaluate: install ## rebuild the Higgs week in a scratch dir and write reports/e
 
 bench: install ## synthetic S/M/L benchmark: reports/bench.md and reports/bench.json
 	$(BIN)/python -m influence.bench
-
-docs: install ## dbt docs (lineage, column docs) of the warehouse make run built: data/runs/dbt_docs/index.html
-	cd dbt_project && INFLUENCE_RAW_DIR=$(CURDIR)/data/raw INFLUENCE_WAREHOUSE=$(CURDIR)/data/warehouse/influence.duckdb \
-		../$(BIN)/dbt docs generate --profiles-dir . --target-path $(CURDIR)/data/runs/dbt_docs \
-		--log-path $(CURDIR)/data/runs/logs --vars '{run_date: $(HIGGS_END)}'
-	@echo "dbt docs: data/runs/dbt_docs/index.html (serve with: cd data/runs/dbt_docs && python3 -m http.server)"
 
 clean: ## remove everything generated (keeps data/samples)
 	rm -rf data/raw data/quarantine data/warehouse data/published data/runs data/evaluation .airflow dbt_project/target dbt_project/logs

@@ -264,6 +264,11 @@ def run_days(start: dt.date, end: dt.date, sources: list[str]) -> int:
         f"[green]✓[/] {len(days)} day(s) published in {elapsed:.1f}s → {paths.published_db} "
         f"and {paths.published_parquet}/"
     )
+    from influence import audit
+
+    last_run = next((row for row in reversed(audit.read_audit_log(paths)) if row["day"] == days[-1].isoformat()), None)
+    for docs in (last_run or {}).get("data_docs") or []:
+        console.print(f"  {_docs_label(docs)} of {days[-1]}: {docs}")
     day_seconds = sum((p.finished or 0) - p.started for p in progress)
     stage_seconds = sum(p.stage_seconds for p in progress)
     console.print(
@@ -458,8 +463,16 @@ def show_status(limit: int) -> int:
         for warning in row.get("warning_checks") or []:
             console.print(f"    [yellow]warning:[/] {warning}")
         for docs in row.get("data_docs") or []:
-            console.print(f"    data docs: {docs}")
+            console.print(f"    {_docs_label(docs)}: {docs}")
     return 0
+
+
+def _docs_label(page: str) -> str:
+    """Audit rows list the run's documentation pages by path; name what each one is."""
+    parts = Path(page).parts
+    if "dbt_docs" in parts:
+        return "dbt docs"
+    return f"GX data docs ({parts[-2]} checks)" if "gx_data_docs" in parts and len(parts) >= 2 else "docs"
 
 
 def _interrupted_runs(paths: Paths, recorded_run_ids: set[str]) -> list[tuple[str, Path, str]]:

@@ -216,7 +216,8 @@ def validate_raw(day: dt.date, run_id: str, paths: Paths | None = None) -> dict[
 
 
 def dbt_build(day: dt.date, run_id: str, paths: Paths | None = None) -> dict[str, Any]:
-    """dbt build (models and tests) for the day into the working warehouse, under the lock."""
+    """dbt build (models and tests) for the day into the working warehouse, under the lock, and
+    the dbt docs of what it built."""
     from influence import dbt
 
     paths = paths or current_paths()
@@ -233,6 +234,7 @@ def dbt_build(day: dt.date, run_id: str, paths: Paths | None = None) -> dict[str
             slowest_nodes=dict(slowest),
             dbt_warnings=result.warnings,
             run_results=str(result.run_results),
+            data_docs=str(result.docs),
         )
     return {"status_counts": result.status_counts, "seconds": round(result.seconds, 3)}
 

@@ -1,15 +1,18 @@
-"""Publish the audited marts for consumers: a DuckDB file and a Parquet mirror, each replaced
-atomically.
+"""Publish the audited marts for consumers: a DuckDB file and a Parquet mirror, swapped in
+together as one version.
 
 Layout under the published directory (`INFLUENCE_PUBLISHED_DIR`, default `data/published/`):
 
-    influence.duckdb                   every table of the working warehouse's `marts` schema, in
+    versions/<v>/influence.duckdb      every table of the working warehouse's `marts` schema, in
                                        `main`, plus `run_audit`
-    parquet -> parquet_versions/<v>    symlink to the current Parquet mirror:
+    versions/<v>/parquet/              the same tables as Parquet:
         <daily mart>/<YYYY-MM-DD>.parquet   one file per day for marts with a day column
         <other table>/data.parquet          dimensions, run_audit
-        (read a whole mart with read_parquet('parquet/<mart>/*.parquet'))
-    parquet_versions/<v>/_SUCCESS      marks a complete mirror version
+    versions/<v>/_SUCCESS              marks a complete version
+    current -> versions/<v>            the one link a publish replaces
+    influence.duckdb -> current/influence.duckdb     stable names for readers (never replaced)
+    parquet -> current/parquet                       (read a whole mart with
+                                                      read_parquet('parquet/<mart>/*.parquet'))
 
 What a run publishes is what it audited: for a daily mart (one with a `score_date` or
 `activity_date` column; dbt rebuilds exactly one day per run) the run replaces that day's rows
@@ -17,20 +20,22 @@ only, and the other days stay as they were published by their own runs. So rows 
 audit failed are never published by a later day's run. Dimensions (no day column) and marts whose
 columns changed (a new model version) are copied whole. The Parquet mirror follows the same rule:
 the new version hard-links the unchanged day files of the previous version and writes the
-changed ones. Publishing therefore costs one day, not the whole history.
+changed ones. Publishing therefore costs one day, not the whole history (plus one file copy of
+the DuckDB database).
 
 Why it is safe for readers:
-- The new DuckDB file is built under a temporary name in the same directory (starting from a copy
-  of the current file, which is never modified in place), checkpointed, fsynced, and moved over
-  `influence.duckdb` with `os.replace`. A reader that already opened the old file keeps its inode
-  and reads the old version to the end; a reader opening after the rename gets the new one.
-- The Parquet mirror is a new directory per version; the `parquet` symlink is replaced with
-  `os.replace` of a freshly made symlink. Readers that resolved the old link keep reading the old
-  version, which is kept until the next publish after this one.
-- A publish killed at any point leaves the previous version in place; its leftovers (temporary
-  file, unfinished version directory without `_SUCCESS`) are removed by the next publish.
-The DuckDB file and the Parquet mirror are two renames, so a reader combining both could in theory
-straddle them for an instant; each one on its own is always a complete, consistent version.
+- A new version is built in its own directory (its database starts as a copy of the current one,
+  which is never modified in place), checkpointed and fsynced, marked `_SUCCESS`, and only then
+  made current by one `os.replace` of the `current` symlink. The database and the Parquet mirror
+  of a version therefore become visible at the same instant: there is no moment at which one is
+  new and the other old.
+- A reader resolves the path when it opens a file: a reader that opened the old database keeps
+  its inode and reads the old version to the end; one opening after the swap gets the new one. A
+  reader that combines the database and Parquet files, or several Parquet files, and must not
+  straddle a publish resolves `current` once (`os.path.realpath`) and reads below that directory.
+  The previous version is kept until the next publish after this one.
+- A publish killed at any point leaves the previous version in place; its leftovers (a version
+  directory without `_SUCCESS`, a temporary link) are removed by the next publish.
 """
 
 from __future__ import annotations
@@ -51,7 +56,10 @@ if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
-PARQUET_VERSIONS = "parquet_versions"
+VERSIONS = "versions"
+CURRENT = "current"
+DATABASE_FILE = "influence.duckdb"
+PARQUET_DIR = "parquet"
 SUCCESS_MARKER = "_SUCCESS"
 TEMPORARY_PREFIX = ".publishing-"
 MARTS_SCHEMA = "marts"
@@ -130,50 +138,67 @@ def publish_audit(paths: Paths, audit: pa.Table) -> str:
 
 
 def _publish(paths: Paths, update: Update) -> str:
-    """Build a complete new version from the current one with `update`, then swap it in."""
+    """Build a complete new version from the current one with `update`, then make it current."""
     import duckdb
 
     published_dir = paths.published
     published_dir.mkdir(parents=True, exist_ok=True)
     remove_leftovers(published_dir)
     version = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ") + f"-{os.getpid()}"
-    temporary_db = published_dir / f"{TEMPORARY_PREFIX}{version}.duckdb"
-    link = published_dir / "parquet"
-    previous_version = link.resolve() if link.is_symlink() else None
-    version_dir = published_dir / PARQUET_VERSIONS / version
+    previous_dir = current_version(published_dir)
+    version_dir = published_dir / VERSIONS / version
+    database = version_dir / DATABASE_FILE
     try:
-        if paths.published_db.exists():
-            # Safe to copy while readers have it open: a published file is never written in place.
-            shutil.copyfile(paths.published_db, temporary_db)
-        with duckdb.connect(str(temporary_db)) as connection:
+        version_dir.mkdir(parents=True)
+        # Before `current` existed, the database was a plain file at the stable name.
+        previous_database = previous_dir / DATABASE_FILE if previous_dir is not None else paths.published_db
+        if previous_database.exists():
+            # Safe while readers have it open: a published version is never written in place.
+            shutil.copyfile(previous_database, database)
+        with duckdb.connect(str(database)) as connection:
             audit, changes = update(connection)
             connection.execute(f"DROP TABLE IF EXISTS main.{AUDIT_TABLE}")
             connection.register("run_audit_rows", audit)
             connection.execute(f"CREATE TABLE main.{AUDIT_TABLE} AS SELECT * FROM run_audit_rows ORDER BY finished_at")
             connection.unregister("run_audit_rows")
             changes[AUDIT_TABLE] = None
-            _write_parquet_mirror(connection, version_dir, previous_version, changes)
+            previous_parquet = previous_dir / PARQUET_DIR if previous_dir is not None else None
+            _write_parquet_mirror(connection, version_dir / PARQUET_DIR, previous_parquet, changes)
             connection.execute("CHECKPOINT")
-        _fsync_path(temporary_db)
         (version_dir / SUCCESS_MARKER).write_text(version + "\n")
         _fsync_tree(version_dir)
 
-        # Parquet first, then DuckDB: both are single renames.
-        if link.exists() and not link.is_symlink():
-            # A real directory (not made by this module): move it aside once so the symlink can take its place.
-            os.replace(link, published_dir / PARQUET_VERSIONS / f"replaced-{version}")
-        temporary_link = published_dir / f"{TEMPORARY_PREFIX}{version}.parquet-link"
-        os.symlink(Path(PARQUET_VERSIONS) / version, temporary_link)
-        os.replace(temporary_link, link)
-        os.replace(temporary_db, paths.published_db)
+        temporary_link = published_dir / f"{TEMPORARY_PREFIX}{version}.link"
+        os.symlink(Path(VERSIONS) / version, temporary_link)
+        os.replace(temporary_link, published_dir / CURRENT)  # the swap: database and Parquet at once
+        _ensure_stable_links(published_dir)
         _fsync_path(published_dir)
     except BaseException:
-        temporary_db.unlink(missing_ok=True)
-        Path(str(temporary_db) + ".wal").unlink(missing_ok=True)
-        shutil.rmtree(version_dir, ignore_errors=True)
+        if current_version(published_dir) != version_dir:
+            shutil.rmtree(version_dir, ignore_errors=True)
         raise
     remove_leftovers(published_dir)
     return version
+
+
+def current_version(published_dir: Path) -> Path | None:
+    """The directory of the published version, or None before the first publish."""
+    link = published_dir / CURRENT
+    return (published_dir / os.readlink(link)) if link.is_symlink() else None
+
+
+def _ensure_stable_links(published_dir: Path) -> None:
+    """`influence.duckdb` and `parquet` point through `current`, so they never need replacing."""
+    for name, target in ((DATABASE_FILE, Path(CURRENT) / DATABASE_FILE), (PARQUET_DIR, Path(CURRENT) / PARQUET_DIR)):
+        link = published_dir / name
+        if link.is_symlink() and Path(os.readlink(link)) == target:
+            continue
+        temporary_link = published_dir / f"{TEMPORARY_PREFIX}{name}.link"
+        temporary_link.unlink(missing_ok=True)
+        os.symlink(target, temporary_link)
+        if link.is_dir() and not link.is_symlink():
+            shutil.rmtree(link)  # a plain directory left by an older layout
+        os.replace(temporary_link, link)
 
 
 def _write_parquet_mirror(
@@ -240,24 +265,22 @@ def _column_types(connection: duckdb.DuckDBPyConnection, catalog: str, schema: s
 
 
 def remove_leftovers(published_dir: Path) -> None:
-    """Delete what a killed publish left behind, and Parquet versions older than the previous one
-    (the previous one stays for readers that resolved the symlink just before the swap)."""
+    """Delete what a killed publish left behind (unfinished versions, temporary links), and
+    versions older than the previous one (the previous one stays for readers that resolved
+    `current` just before the swap)."""
     for leftover in published_dir.glob(f"{TEMPORARY_PREFIX}*"):
-        if leftover.is_symlink() or leftover.is_file():
-            leftover.unlink(missing_ok=True)
-    versions_dir = published_dir / PARQUET_VERSIONS
+        leftover.unlink(missing_ok=True)
+    versions_dir = published_dir / VERSIONS
     if not versions_dir.is_dir():
         return
-    link = published_dir / "parquet"
-    current = link.resolve().name if link.is_symlink() else None
+    current = current_version(published_dir)
     complete = sorted(
-        (d for d in versions_dir.iterdir() if d.is_dir() and (d / SUCCESS_MARKER).exists()),
+        (d for d in versions_dir.iterdir() if d.is_dir() and (d / SUCCESS_MARKER).exists() and d != current),
         key=lambda d: d.stat().st_mtime_ns,
     )
-    previous = [d.name for d in complete if d.name != current][-1:]
-    keep = {current, *previous}
+    keep = {current, *complete[-1:]}
     for directory in versions_dir.iterdir():
-        if directory.name not in keep:
+        if directory not in keep:
             shutil.rmtree(directory, ignore_errors=True)
 
 

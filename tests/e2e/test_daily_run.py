@@ -170,6 +170,13 @@ def test_status_lists_the_runs(pipeline_runs: dict[str, object]) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("published ") == 4
     assert SE_DAYS[1] in done.stdout
+    # Each run links the documentation it generated: dbt docs of the warehouse it built (a static
+    # page with the manifest and the catalog embedded) and the GX Data Docs of both check stages.
+    dbt_docs = pipeline_runs["data_dir"] / "runs" / "dbt_docs" / SE_DAYS[1] / "index.html"
+    assert f"dbt docs: {dbt_docs}" in done.stdout
+    page = dbt_docs.read_text(encoding="utf-8")
+    assert "fct_person_scores" in page and "int_pagerank" in page
+    assert "GX data docs (raw checks)" in done.stdout and "GX data docs (marts checks)" in done.stdout
 
 
 def test_rerunning_a_day_publishes_identical_rows(pipeline_runs: dict[str, object]) -> None:

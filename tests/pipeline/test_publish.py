@@ -59,7 +59,11 @@ def test_publish_copies_every_mart_to_duckdb_and_parquet(data_paths: Paths) -> N
     assert (status, persons) == ("published", 50)
     assert mart_rows == {"dim_persons": 50, "fct_person_scores": 50}
     mirror = data_paths.published_parquet
-    assert mirror.is_symlink()
+    # Both stable names lead into the one current version.
+    version = publish.current_version(data_paths.published)
+    assert data_paths.published_db.resolve() == (version / "influence.duckdb").resolve()
+    assert mirror.resolve() == (version / "parquet").resolve()
+    assert (version / publish.SUCCESS_MARKER).exists()
     assert sorted(p.name for p in (mirror / "fct_person_scores").iterdir()) == ["2012-07-01.parquet"]
     assert pq.read_table(mirror / "fct_person_scores" / "2012-07-01.parquet").num_rows == 50
     assert pq.read_table(mirror / "dim_persons" / "data.parquet").num_rows == 50
@@ -101,7 +105,9 @@ def test_reader_holding_the_published_file_keeps_the_old_version(data_paths: Pat
 
 def test_concurrent_readers_never_see_a_mix(data_paths: Paths) -> None:
     """Readers open the published DuckDB file and the Parquet mirror over and over while versions are
-    swapped in; within one opening, both marts and the audit always belong to the same version."""
+    swapped in. Within one opening of the database, marts and audit belong to one version; and a
+    reader that resolves `current` once sees a database and a Parquet mirror of the same version
+    (they are swapped together, not one after the other)."""
     build_warehouse(data_paths, DAY_1, persons=5, run_id="run-0")
     pipeline.publish(DAY_1, "run-0")
     observations: list[tuple[int, int, int]] = []
@@ -116,11 +122,14 @@ def test_concurrent_readers_never_see_a_mix(data_paths: Paths) -> None:
                         "SELECT (SELECT count(*) FROM fct_person_scores WHERE score_date = DATE '2012-07-01'),"
                         " (SELECT count(*) FROM dim_persons), (SELECT count(*) FROM run_audit)"
                     ).fetchone())
-                version = data_paths.published_parquet.resolve()
-                scores = pq.read_table(version / "fct_person_scores" / "2012-07-01.parquet").num_rows
-                persons = pq.read_table(version / "dim_persons" / "data.parquet").num_rows
-                if scores != persons:
-                    problems.append(f"parquet version {version.name}: {scores} scores vs {persons} persons")
+                version = data_paths.published.joinpath("current").resolve()
+                with duckdb.connect(str(version / "influence.duckdb"), read_only=True) as connection:
+                    in_database = connection.execute("SELECT count(*) FROM dim_persons").fetchone()[0]
+                scores = pq.read_table(version / "parquet" / "fct_person_scores" / "2012-07-01.parquet").num_rows
+                persons = pq.read_table(version / "parquet" / "dim_persons" / "data.parquet").num_rows
+                if not scores == persons == in_database:
+                    problems.append(f"version {version.name}: parquet {scores} scores, {persons} persons;"
+                                    f" database {in_database} persons")
             except Exception as error:  # noqa: BLE001 - any failure to read is what this test looks for
                 problems.append(repr(error))
 
@@ -140,8 +149,8 @@ def test_concurrent_readers_never_see_a_mix(data_paths: Paths) -> None:
         assert scores == persons
         assert audit_rows == (scores - 5) // 40 + 1
     assert len({o[0] for o in observations}) >= 2, "the reader never saw a swap"
-    versions = list((data_paths.published / publish.PARQUET_VERSIONS).iterdir())
-    assert len(versions) <= 2, "old Parquet versions are cleaned up (current + previous kept)"
+    versions = list((data_paths.published / publish.VERSIONS).iterdir())
+    assert len(versions) <= 2, "old versions are cleaned up (current + previous kept)"
 
 
 def test_failed_mart_audit_leaves_published_marts_untouched(data_paths: Paths, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -191,16 +200,18 @@ def test_publish_refuses_a_warehouse_rebuilt_by_another_run(data_paths: Paths) -
 def test_killed_publish_leftovers_are_cleaned_and_published_stays_readable(data_paths: Paths) -> None:
     build_warehouse(data_paths, DAY_1, persons=10, run_id="run-1")
     pipeline.publish(DAY_1, "run-1")
-    # What a publish killed half-way leaves: a temporary database and an unfinished Parquet version.
-    leftover_db = data_paths.published / f"{publish.TEMPORARY_PREFIX}20990101T000000Z-1.duckdb"
-    leftover_db.write_bytes(b"half a database")
-    unfinished = data_paths.published / publish.PARQUET_VERSIONS / "20990101T000000Z-1"
-    (unfinished / "fct_person_scores").mkdir(parents=True)
+    # What a publish killed half-way leaves: an unfinished version (half a database, part of the
+    # Parquet mirror, no _SUCCESS) and the temporary link it was about to swap in.
+    unfinished = data_paths.published / publish.VERSIONS / "20990101T000000Z-1"
+    (unfinished / "parquet" / "fct_person_scores").mkdir(parents=True)
+    (unfinished / "influence.duckdb").write_bytes(b"half a database")
+    leftover_link = data_paths.published / f"{publish.TEMPORARY_PREFIX}20990101T000000Z-1.link"
+    leftover_link.symlink_to(Path(publish.VERSIONS) / unfinished.name)
     assert len(published_rows(data_paths)) == 10
 
     build_warehouse(data_paths, DAY_2, persons=5, run_id="run-2")
     pipeline.publish(DAY_2, "run-2")
-    assert not leftover_db.exists()
+    assert not leftover_link.is_symlink()
     assert not unfinished.exists()
     assert len(published_rows(data_paths)) == 15
 
