@@ -52,14 +52,14 @@
             actor.node_id                                                                       as source_id,
             actor.is_core                                                                       as source_is_core,
             target.node_id                                                                      as target_id,
-            weighted_edges.weight / sum(weighted_edges.weight) over (partition by actor.node_id) as share
+            weighted_edges.weight / {{ exact_sum('weighted_edges.weight', over='partition by actor.node_id') }} as share
         from weighted_edges
         join {{ nodes }} as actor  on actor.account_key = weighted_edges.actor_key
         join {{ nodes }} as target on target.account_key = weighted_edges.target_key;
 
         -- share of each core account's inflow that comes from leaves (all leaves have one rank)
         create or replace temp table {{ pagerank_work_relation('leaf_inflow') }} as
-        select target_id as node_id, sum(share) as leaf_share
+        select target_id as node_id, {{ exact_sum('share') }} as leaf_share
         from {{ edges }}
         where not source_is_core
         group by target_id;
@@ -72,7 +72,7 @@
             from {{ nodes }} as nodes
             left join previous_rank using (account_key)
         )
-        select node_id, network, is_core, node_count, pagerank / sum(pagerank) over (partition by network) as pagerank
+        select node_id, network, is_core, node_count, pagerank / {{ exact_sum('pagerank', over='partition by network') }} as pagerank
         from start;
 
         create or replace temp table {{ rank }} as
@@ -81,7 +81,7 @@
         create or replace temp table {{ leaf }} as
         select network, any_value(node_count) as node_count,
                count(*) filter (where not is_core) as leaves,
-               coalesce(avg(pagerank) filter (where not is_core), 0.0) as pagerank
+               coalesce({{ exact_sum('pagerank', where='not is_core') }} / nullif(count(*) filter (where not is_core), 0), 0.0) as pagerank
         from {{ pagerank_work_relation('start') }}
         group by network;
     {%- endcall %}
@@ -91,7 +91,7 @@
         {%- call statement('pagerank_iteration') %}
             create or replace temp table {{ next_leaf }} as
             with dangling as (
-                select rank.network, sum(rank.pagerank) as mass
+                select rank.network, {{ exact_sum('rank.pagerank') }} as mass
                 from {{ rank }} as rank
                 join {{ nodes }} as nodes using (node_id)
                 where nodes.is_dangling
@@ -109,7 +109,7 @@
 
             create or replace temp table {{ next_rank }} as
             with inflow as (
-                select edges.target_id as node_id, sum(rank.pagerank * edges.share) as mass
+                select edges.target_id as node_id, {{ exact_sum('rank.pagerank * edges.share') }} as mass
                 from {{ edges }} as edges
                 join {{ rank }} as rank on rank.node_id = edges.source_id
                 where edges.source_is_core
@@ -129,7 +129,7 @@
         {%- endcall %}
         {%- set delta_sql -%}
             select coalesce(max(core.l1_delta + leaf.leaves * abs(leaf.pagerank - leaf.previous_pagerank)), 0.0)
-            from (select network, sum(abs(pagerank - previous_pagerank)) as l1_delta from {{ next_rank }} group by network) as core
+            from (select network, {{ exact_sum('abs(pagerank - previous_pagerank)') }} as l1_delta from {{ next_rank }} group by network) as core
             join {{ next_leaf }} as leaf using (network)
         {%- endset -%}
         {%- set state.delta = run_query(delta_sql).columns[0].values()[0] | float -%}

@@ -75,7 +75,7 @@ content as (
     -- any reshare / reply there counts as one engaged piece of content for the day), each counted
     -- with the best engagement quality among the accounts that engaged it: content engaged only by
     -- fake-looking or indiscriminate accounts counts for little
-    select target_key, sum(best_quality) as engaged_content
+    select target_key, {{ exact_sum('best_quality') }} as engaged_content
     from (
         select
             engagements.target_key,
@@ -96,11 +96,11 @@ by_target as (
     select
         network,
         target_key                                                                            as account_key,
-        sum(pair_value * engagement_quality) filter (where factor_role = 'amplification')     as amplification,
-        sum(pair_value * engagement_quality) filter (where factor_role = 'conversation')      as conversation_replies,
-        sum(pair_value * engagement_quality) filter (where factor_role = 'mentions')          as mentions,
-        sum(pair_value * engagement_quality) filter (where factor_role = 'appreciation')      as appreciation,
-        sum(pair_value * engagement_quality * influence_multiplier)                           as network_influence
+        {{ exact_sum('pair_value * engagement_quality', where="factor_role = 'amplification'") }} as amplification,
+        {{ exact_sum('pair_value * engagement_quality', where="factor_role = 'conversation'") }} as conversation_replies,
+        {{ exact_sum('pair_value * engagement_quality', where="factor_role = 'mentions'") }} as mentions,
+        {{ exact_sum('pair_value * engagement_quality', where="factor_role = 'appreciation'") }} as appreciation,
+        {{ exact_sum('pair_value * engagement_quality * influence_multiplier') }}               as network_influence
     from weighted
     group by network, target_key
 )
@@ -121,12 +121,12 @@ select
     coalesce(two_way_value.two_way_partners, 0)                                 as two_way_partners
 from by_target
 left join (
-    select target_key as account_key, sum(engagement_quality) as audience
+    select target_key as account_key, {{ exact_sum('engagement_quality') }} as audience
     from per_actor group by target_key
 ) as audience using (account_key)
 left join (
     select two_way.target_key as account_key, count(*) as two_way_partners,
-           sum(per_actor.engagement_quality) as two_way
+           {{ exact_sum('per_actor.engagement_quality') }} as two_way
     from two_way
     join per_actor using (target_key, actor_key)
     group by two_way.target_key

@@ -22,7 +22,7 @@ select
     any_value(ranks.iterations_run)          as iterations_run,
     any_value(ranks.final_l1_delta)          as final_l1_delta,
     bool_and(ranks.converged)                as converged,
-    sum(ranks.pagerank)                      as pagerank_sum
+    {{ exact_sum('ranks.pagerank') }}        as pagerank_sum
 from ranks
 left join edges using (network)
 group by ranks.score_date, ranks.model_version, ranks.network

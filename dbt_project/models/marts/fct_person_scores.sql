@@ -27,7 +27,7 @@ persons as (
         string_agg(distinct network, ',' order by network)      as networks,
         count(*)                                                 as scored_accounts,
         {%- for factor in score_factors() %}
-        sum({{ factor }})                                        as {{ factor }},
+        {{ exact_sum(factor) }}                                  as {{ factor }},
         {%- endfor %}
         max(last_engaged_date)                                   as last_engaged_date
     from account_factors
