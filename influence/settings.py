@@ -12,7 +12,7 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 DAGS_DIR = PROJECT_ROOT / "dags"
 
-MODEL_VERSION = "1.0.0"
+MODEL_VERSION = "1.1.0"
 
 
 def _path(env_var: str, default: Path) -> Path:

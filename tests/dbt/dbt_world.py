@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from extractors.schema import SCHEMAS
-from influence.settings import DBT_PROJECT_DIR
+from influence.settings import DBT_PROJECT_DIR, MODEL_VERSION
 
 DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
 
@@ -112,7 +112,7 @@ class DbtWorld:
         assert len(rows) == 1, f"expected one row from {sql!r} {params}, got {rows}"
         return rows[0][0]
 
-    def person_score(self, day: datetime.date, person_id: str, model_version: str = "1.0.0") -> float | None:
+    def person_score(self, day: datetime.date, person_id: str, model_version: str = MODEL_VERSION) -> float | None:
         rows = self.query(
             "select score from marts.fct_person_scores where score_date = ? and person_id = ? and model_version = ?",
             day, person_id, model_version)

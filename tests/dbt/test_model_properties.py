@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import networkx
 import pytest
 
-from influence.settings import DBT_PROJECT_DIR
+from influence.settings import DBT_PROJECT_DIR, MODEL_VERSION
 from dbt_world import DbtWorld, Events, at
 
 # several `dbt build`s in child processes: well over 20 s together
@@ -148,6 +148,8 @@ def test_engagement_from_a_more_influential_account_counts_more(world: DbtWorld)
     pagerank = dict(world.query("select account_key, pagerank_normalized from intermediate.int_pagerank "
                                 "where score_date = ? and account_key in ('twitter:hub_h', 'twitter:leaf_l')", D0))
     assert pagerank["twitter:hub_h"] > 5 * pagerank["twitter:leaf_l"]
+    # above the average account (1), where the influence multiplier rises above its floor (1.1.0)
+    assert pagerank["twitter:hub_h"] > 1
     assert score(world, "twitter:infl_high") > score(world, "twitter:infl_low")
 
 
@@ -192,9 +194,9 @@ def test_scores_of_inactive_persons_never_fall_more_than_one_point_a_day(world: 
 # property 6 -------------------------------------------------------------------------------------
 def read_constants() -> tuple[dict[str, str], list[dict[str, str]]]:
     with (DBT_PROJECT_DIR / "seeds" / "model_versions.csv").open() as handle:
-        version = next(row for row in csv.DictReader(handle) if row["model_version"] == "1.0.0")
+        version = next(row for row in csv.DictReader(handle) if row["model_version"] == MODEL_VERSION)
     with (DBT_PROJECT_DIR / "seeds" / "model_factor_weights.csv").open() as handle:
-        weights = [row for row in csv.DictReader(handle) if row["model_version"] == "1.0.0"]
+        weights = [row for row in csv.DictReader(handle) if row["model_version"] == MODEL_VERSION]
     return version, weights
 
 

@@ -9,7 +9,7 @@ import pytest
 from dbt_world import DbtWorld
 from test_model_properties import D0, write_world
 
-from influence.settings import DBT_PROJECT_DIR
+from influence.settings import DBT_PROJECT_DIR, MODEL_VERSION
 
 # several `dbt build`s in child processes: well over 20 s together
 pytestmark = pytest.mark.slow
@@ -21,7 +21,7 @@ def project_with_second_version(target: Path) -> Path:
     """The project as committed plus a version 2.0.0 (another half-life and weights)."""
     shutil.copytree(DBT_PROJECT_DIR, target, ignore=shutil.ignore_patterns("target", "logs", "*.duckdb"))
     with (target / "seeds" / "model_versions.csv").open("a") as versions:
-        versions.write("2.0.0,21,90,20,10,0.001,0.5,10,0.85,5.0,1.0\n")
+        versions.write("2.0.0,21,90,20,10,0.001,0.5,10,0.85,5.0,1.0,1.0\n")
     with (target / "seeds" / "model_factor_weights.csv").open("a") as weights:
         for factor, weight in [("audience", 0.3), ("amplification", 0.1), ("conversation", 0.1), ("mentions", 0.1),
                                ("appreciation", 0.1), ("content", 0.1), ("network_influence", 0.2)]:
@@ -34,16 +34,16 @@ def test_a_new_model_version_never_rewrites_published_scores(tmp_path: Path) -> 
     world.root.mkdir()
     write_world(world)
     world.build(D0)
-    published_v1 = world.query(PUBLISHED, "1.0.0")
+    published_v1 = world.query(PUBLISHED, MODEL_VERSION)
     assert len(published_v1) >= 10
 
     world.build(D0, model_version="2.0.0")
     v2 = world.query(PUBLISHED, "2.0.0")
-    assert world.query(PUBLISHED, "1.0.0") == published_v1
+    assert world.query(PUBLISHED, MODEL_VERSION) == published_v1
     assert [row[0] for row in v2] == [row[0] for row in published_v1]
     assert v2 != published_v1                       # a different model gives different scores ...
     assert world.scalar("select count(distinct model_version) from marts.fct_score_changes") == 2
 
-    world.build(D0)                                 # ... and rebuilding 1.0.0 leaves 2.0.0 alone
+    world.build(D0)                                 # ... and rebuilding the default version leaves 2.0.0 alone
     assert world.query(PUBLISHED, "2.0.0") == v2
-    assert world.query(PUBLISHED, "1.0.0") == published_v1
+    assert world.query(PUBLISHED, MODEL_VERSION) == published_v1

@@ -13,7 +13,7 @@ import pytest
 
 from extractors.schema import EVENTS
 from influence.errors import InfluenceError
-from influence.evaluate import Warehouse, scenario_paths, select_genuine_engagers, stability
+from influence.evaluate import Warehouse, other_date_comparisons, scenario_paths, select_genuine_engagers, stability
 
 
 def _write_raw_day(raw: Path, day: datetime.date, pairs: list[tuple[str, str]]) -> None:
@@ -121,3 +121,31 @@ def test_lift_from_the_floor_only_counts_days_before_the_first_genuine_engagemen
         scores={"clean": [2.0], "ring": [3.0]}, ranks={},
     )  # fmt: skip
     assert math.isnan(scored_throughout.lift_from_floor("ring"))
+
+
+def test_other_prediction_dates_compare_the_model_with_the_best_count_on_that_split(tmp_path: Path) -> None:
+    scenario = scenario_paths(tmp_path, "clean", tmp_path / "samples")
+    july = [datetime.date(2012, 7, day) for day in range(1, 8)]
+    # by 07-02: b has two engagers, e one; from 07-03: b gets three more, e one more
+    history = {july[0]: [("a", "b"), ("d", "e")], july[1]: [("c", "b")]}
+    future = {july[2]: [("x", "b"), ("y", "b"), ("z", "e")], july[3]: [("w", "b")]}
+    for day in july:
+        _write_raw_day(scenario.raw, day, history.get(day, []) + future.get(day, []))
+    scenario.warehouse.parent.mkdir(parents=True)
+    con = duckdb.connect(str(scenario.warehouse))
+    con.execute("create schema marts")
+    # the model ranks e above b on 07-02: worse than counting distinct engagers
+    con.execute("""create table marts.fct_network_scores as select * from (values
+        (date '2012-07-02', 'twitter', 'twitter:b', 10.0), (date '2012-07-02', 'twitter', 'twitter:e', 20.0)
+        ) as t(score_date, network, account_key, score)""")
+    con.close()
+    warehouse = Warehouse(scenario.warehouse)
+    comparisons = other_date_comparisons(scenario, warehouse, dates=(july[1],))
+    warehouse.close()
+    assert [(c.as_of, c.outcome, c.accounts) for c in comparisons] == [
+        (july[1], "distinct engagers", 5), (july[1], "reshares received", 5)
+    ]
+    distinct = comparisons[0]
+    assert distinct.best_spearman.predictor == "distinct engagers to date"
+    assert distinct.model.spearman < distinct.best_spearman.spearman
+    assert distinct.model.ndcg < distinct.best_ndcg.ndcg == 1.0

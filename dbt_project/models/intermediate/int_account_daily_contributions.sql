@@ -4,7 +4,10 @@
 -- weight t: value = t * (1 + ln n) (repeats from one account have diminishing returns), times the
 -- actor's engagement_quality (selectivity * authenticity). Anonymous actors (Stack Exchange votes)
 -- count t * anonymous_actor_weight per event. network_influence additionally multiplies by the
--- actor's PageRank influence multiplier log2(1 + pagerank_normalized).
+-- actor's PageRank influence multiplier greatest(influence_multiplier_floor, log2(1 + pagerank_normalized)):
+-- from 1.1.0 the floor is 1, so only accounts more influential than average (pagerank_normalized > 1)
+-- weigh more; a below-average account is not discounted a second time here, authenticity already
+-- discounts the fake-looking ones (docs/model.md §4, "What changed in 1.1.0").
 with params as (
     select * from {{ ref('int_model_parameters') }}
 ),
@@ -37,8 +40,10 @@ weighted as (
         pair_roles.*,
         coalesce(quality.engagement_quality, 1.0)                                  as engagement_quality,
         case when pair_roles.actor_key is null then 1.0
-             else log2(1.0 + coalesce(pagerank.pagerank_normalized, 0.0)) end      as influence_multiplier
+             else greatest(params.influence_multiplier_floor,
+                           log2(1.0 + coalesce(pagerank.pagerank_normalized, 0.0))) end as influence_multiplier
     from pair_roles
+    cross join params
     left join {{ ref('int_actor_quality') }} as quality
         on quality.actor_key = pair_roles.actor_key
        and quality.activity_date = {{ run_date() }}
