@@ -1312,8 +1312,8 @@ def render_report(evaluation: Evaluation, plots: dict[str, Path], report_path: P
         f"Stack Exchange partitions of the same days, empty, as the daily run writes them) into a scratch "
         f"directory (`data/evaluation/<scenario>/`, never the published data) and built with "
         f"`dbt build --vars '{{run_date: D}}' --exclude test_type:unit` for each day in order, exactly as the daily "
-        f"run would, but without Airflow and without the dbt unit tests: they do not depend on data, run in `make test`, and "
-        f"would otherwise run 21 times here (the project's `influence.dbt.build_day` always includes them). Three builds: "
+        f"run does (`influence.dbt.build_day`), but without Airflow (the dbt unit tests do not depend on data and run in "
+        f"`make test`). Three builds: "
         f"`clean`, `ring`, `genuine`; the two injected ones run side by side.")  # fmt: skip
     add("")
     add("| scenario | dbt build seconds per day |")
