@@ -874,11 +874,11 @@ def _findings_section(results: dict[str, Any]) -> list[str]:
     fixes = []
     fixes.append(
         f"**Raw checks** (`validate_raw`): {raw['wall_seconds']:.0f} s and {raw['peak_rss_mb']:,.0f} MB at "
-        f"{biggest_scale} for {day['events']:,} events — Great Expectations runs on pandas DataFrames of whole "
-        "partitions, so time and memory grow with the rows and the GX import (~6 s) is paid by every task process. "
-        "Fix: express the row-level expectations as DuckDB SQL aggregates over the Parquet files (one scan, "
-        "streaming, no pandas copy) and keep GX for the result/Data Docs layer (or validate a fixed-size sample "
-        "plus SQL counts)."
+        f"{biggest_scale} for {day['events']:,} events — Great Expectations' SQL engine on DuckDB views of the "
+        "Parquet partitions: memory stays near DuckDB's working set, but GX issues one or more scans per "
+        "expectation column, and the GX import (~6 s) is paid by every task process. Fix: fewer scans (GX "
+        "bundles metrics per column domain only), or one DuckDB pre-aggregate per partition for the row-level "
+        "checks that GX then validates."
     )
     fixes.append(
         f"**dbt start-up**: {_fmt(dbt_stage['wall_seconds'] - (dbt_stage.get('node_span_seconds') or 0.0))} s of the "
