@@ -456,13 +456,18 @@ def _explain_slowest_model(paths: Paths, scale_result: dict[str, Any]) -> dict[s
     if not compiled:
         return {**result, "error": "compiled SQL not found"}
     profile_file = paths.runs / f"profile_{name}.json"
+    profile_file.unlink(missing_ok=True)  # never report an earlier run's profile
     try:
         with duckdb.connect(str(paths.warehouse), read_only=True) as connection:
             connection.execute("SET TimeZone = 'UTC'")
             connection.execute("SET enable_progress_bar = false")
             connection.execute("PRAGMA enable_profiling = 'json'")
             connection.execute(f"PRAGMA profiling_output = '{profile_file}'")
-            connection.execute(compiled[0].read_text()).fetchall()
+            # Into a temporary table, as dbt builds it, under the profile's memory limit: fetching the
+            # rows held the whole result in Python (24 GB for the 50M staged events of an L day:
+            # the bench process was OOM-killed there).
+            connection.execute(f"SET memory_limit = '{os.environ.get('INFLUENCE_DUCKDB_MEMORY_LIMIT', '6GB')}'")
+            connection.execute("CREATE TEMP TABLE bench_profiled AS " + compiled[0].read_text())
             connection.execute("PRAGMA disable_profiling")
         profile = json.loads(profile_file.read_text())
     except (duckdb.Error, OSError, json.JSONDecodeError) as error:
