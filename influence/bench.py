@@ -456,13 +456,18 @@ def _explain_slowest_model(paths: Paths, scale_result: dict[str, Any]) -> dict[s
     if not compiled:
         return {**result, "error": "compiled SQL not found"}
     profile_file = paths.runs / f"profile_{name}.json"
+    profile_file.unlink(missing_ok=True)  # never report an earlier run's profile
     try:
         with duckdb.connect(str(paths.warehouse), read_only=True) as connection:
             connection.execute("SET TimeZone = 'UTC'")
             connection.execute("SET enable_progress_bar = false")
             connection.execute("PRAGMA enable_profiling = 'json'")
             connection.execute(f"PRAGMA profiling_output = '{profile_file}'")
-            connection.execute(compiled[0].read_text()).fetchall()
+            # Into a temporary table, as dbt builds it, under the profile's memory limit: fetching the
+            # rows held the whole result in Python (24 GB for the 50M staged events of an L day:
+            # the bench process was OOM-killed there).
+            connection.execute(f"SET memory_limit = '{os.environ.get('INFLUENCE_DUCKDB_MEMORY_LIMIT', '6GB')}'")
+            connection.execute("CREATE TEMP TABLE bench_profiled AS " + compiled[0].read_text())
             connection.execute("PRAGMA disable_profiling")
         profile = json.loads(profile_file.read_text())
     except (duckdb.Error, OSError, json.JSONDecodeError) as error:
@@ -874,11 +879,11 @@ def _findings_section(results: dict[str, Any]) -> list[str]:
     fixes = []
     fixes.append(
         f"**Raw checks** (`validate_raw`): {raw['wall_seconds']:.0f} s and {raw['peak_rss_mb']:,.0f} MB at "
-        f"{biggest_scale} for {day['events']:,} events — Great Expectations runs on pandas DataFrames of whole "
-        "partitions, so time and memory grow with the rows and the GX import (~6 s) is paid by every task process. "
-        "Fix: express the row-level expectations as DuckDB SQL aggregates over the Parquet files (one scan, "
-        "streaming, no pandas copy) and keep GX for the result/Data Docs layer (or validate a fixed-size sample "
-        "plus SQL counts)."
+        f"{biggest_scale} for {day['events']:,} events — Great Expectations' SQL engine on DuckDB views of the "
+        "Parquet partitions: memory stays near DuckDB's working set, but GX issues one or more scans per "
+        "expectation column, and the GX import (~6 s) is paid by every task process. Fix: fewer scans (GX "
+        "bundles metrics per column domain only), or one DuckDB pre-aggregate per partition for the row-level "
+        "checks that GX then validates."
     )
     fixes.append(
         f"**dbt start-up**: {_fmt(dbt_stage['wall_seconds'] - (dbt_stage.get('node_span_seconds') or 0.0))} s of the "

@@ -6,9 +6,13 @@ day (``raw_manifests.json``) and one per validated mart (``marts_<mart>.json``).
 declares GX's own ``severity``: ``critical`` is reported as ``"error"`` (blocks publishing),
 ``warning`` as ``"warning"`` (publishes, recorded).
 
-GX has no DuckDB data source and the raw data is Parquet, so every check runs on a pandas
-DataFrame: an ephemeral GX context with an in-memory store, one pandas data source, one
-whole-dataframe batch per validated table. Day-dependent bounds (the partition's day, the
+Raw partitions are validated by GX's SQL execution engine on DuckDB: each partition is a DuckDB
+view over its Parquet file (in a scratch database per run), so GX's metrics are DuckDB aggregates
+streamed over the file and no partition is ever copied into memory as a whole (at 50M events a
+pandas frame of one partition needed > 13 GB). GX has no DuckDB support of its own; the
+SQLAlchemy dialect that fills the gaps is in ``influence.gx_duckdb``. The small tables (the day's
+manifests, the marts of one day) are pandas DataFrames. Both run in one ephemeral GX context with
+an in-memory store and one whole-table batch per validated table. Day-dependent bounds (the partition's day, the
 trailing-day volume baseline, the previous day's person count) are GX suite parameters filled in
 at run time; comparisons that need more than one table (rank versus score, PSI against the
 previous day, manifest accounting) are computed here as helper columns and validated by GX like
@@ -163,6 +167,9 @@ class _Validator:
         os.environ["GX_ANALYTICS_ENABLED"] = "false"
         # GX logs hundreds of INFO lines at import and per validation; keep the task log readable.
         logging.getLogger("great_expectations").setLevel(logging.WARNING)
+        # On DuckDB (no GX dialect module) every type check warns that it compares with
+        # SQLAlchemy's own types, which is what the suites' type names are.
+        logging.getLogger("great_expectations.expectations.type_comparison").setLevel(logging.ERROR)
         import great_expectations as gx
         from great_expectations.data_context.types.base import (
             DataContextConfig,
@@ -190,16 +197,64 @@ class _Validator:
         )
         self.context: AbstractDataContext = gx.get_context(mode="ephemeral", project_config=config)
         self._source = self.context.data_sources.add_pandas(name="influence")
+        self._sql_source: Any = None
+        self._scratch: Path | None = None
+
+    def _duckdb_source(self) -> Any:
+        """The SQL data source over a scratch DuckDB database holding one view per partition,
+        created on first use (validate_marts never needs it)."""
+        if self._sql_source is None:
+            import tempfile
+
+            import influence.gx_duckdb as gx_duckdb
+
+            self._scratch = Path(tempfile.mkdtemp(prefix="influence-raw-checks-"))
+            database = self._scratch / "raw_checks.duckdb"
+            # The same limits as the dbt profile (the two never run at once). No TimeZone setting:
+            # it needs DuckDB's icu extension, which is not installed here; without it DuckDB
+            # hands out TIMESTAMPTZ values in UTC, which is what the day bounds are.
+            config = {
+                "memory_limit": os.environ.get("INFLUENCE_DUCKDB_MEMORY_LIMIT", "6GB"),
+                "threads": int(os.environ.get("INFLUENCE_DUCKDB_THREADS", "2")),
+                "temp_directory": str(self._scratch / "spill"),
+                "preserve_insertion_order": False,
+            }
+            self._sql_source = self.context.data_sources.add_sql(
+                name="raw_partitions",
+                connection_string=f"{gx_duckdb.URL_SCHEME}:///{database}",
+                # GX would otherwise copy each batch into a temporary table first.
+                create_temp_table=False,
+                kwargs={"connect_args": {"config": config}},
+            )
+        return self._sql_source
+
+    def add_parquet_view(self, view: str, path: Path) -> None:
+        """``view`` reads the Parquet file at ``path``; raises duckdb.Error if it is unreadable
+        (the view binds the file's schema when it is created)."""
+        literal = str(path).replace("'", "''")
+        with self._duckdb_source().get_engine().begin() as connection:
+            connection.exec_driver_sql(
+                f'create or replace view "{view}" as '
+                f"select * from read_parquet('{literal}', hive_partitioning = false)"
+            )
+
+    def close(self) -> None:
+        """Drop the scratch database (views only, but DuckDB may have spilled next to it)."""
+        if self._sql_source is not None:
+            self._sql_source.get_engine().dispose()
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
 
     def run(
         self,
         run_name: str,
         spec: SuiteSpec,
-        frame: pd.DataFrame,
+        table: pd.DataFrame | str,
         parameters: dict[str, Any],
     ) -> ExpectationSuiteValidationResult:
-        """Validate ``frame`` against ``spec`` stored as suite ``run_name`` (e.g. the Higgs events
-        suite runs as ``raw_twitter_events``); the result goes to the store for the Data Docs."""
+        """Validate ``table`` against ``spec`` stored as suite ``run_name`` (e.g. the Higgs events
+        suite runs as ``raw_twitter_events``); the result goes to the store for the Data Docs.
+        ``table`` is a pandas DataFrame or the name of a view made by :meth:`add_parquet_view`."""
         gx = self._gx
         suite = gx.ExpectationSuite(
             name=run_name,
@@ -208,13 +263,20 @@ class _Validator:
             notes=spec.notes,
         )
         suite = self.context.suites.add(suite)
-        asset = self._source.add_dataframe_asset(name=run_name)
-        batch_definition = asset.add_batch_definition_whole_dataframe(name="whole_table")
+        batch_parameters: dict[str, Any] | None
+        if isinstance(table, str):
+            asset = self._duckdb_source().add_table_asset(name=run_name, table_name=table)
+            batch_definition = asset.add_batch_definition_whole_table(name="whole_table")
+            batch_parameters = None
+        else:
+            asset = self._source.add_dataframe_asset(name=run_name)
+            batch_definition = asset.add_batch_definition_whole_dataframe(name="whole_table")
+            batch_parameters = {"dataframe": table}
         definition = self.context.validation_definitions.add(
             gx.ValidationDefinition(name=run_name, data=batch_definition, suite=suite)
         )
         return definition.run(
-            batch_parameters={"dataframe": frame},
+            batch_parameters=batch_parameters,
             expectation_parameters=parameters,
             result_format={"result_format": "SUMMARY", "partial_unexpected_count": 3},
         )
@@ -317,15 +379,16 @@ def _run_suite(
     validator: _Validator,
     run_name: str,
     spec: SuiteSpec,
-    frame: pd.DataFrame,
+    table: pd.DataFrame | str,
+    rows: int,
     parameters: dict[str, Any],
     context: dict[str, str],
 ) -> list[CheckResult]:
     vacuous: list[CheckResult] = []
-    if frame.empty:
+    if rows == 0:
         spec, removed = spec.split(_AGGREGATE_BOUNDS)
         vacuous = _passed_without_running(run_name, removed, "vacuous: 0 rows")
-    validation = validator.run(run_name, spec, frame, parameters)
+    validation = validator.run(run_name, spec, table, parameters)
     return _collect(run_name, validation, context) + vacuous
 
 
@@ -360,18 +423,6 @@ def _networks(raw_dir: Path) -> list[str]:
     if not raw_dir.is_dir():
         return []
     return sorted(p.name for p in raw_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
-
-
-def _read_parquet_frame(path: Path) -> pd.DataFrame:
-    """Parquet → pandas keeping the Arrow types visible to GX's type checks: nullable int64
-    stays Int64 (not float64), dates become datetime64 (not opaque Python objects), strings the
-    pandas str dtype, UTC timestamps tz-aware."""
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(path)
-    return table.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get, date_as_object=False)
 
 
 def _rows_in_partition(directory: Path) -> int | None:
@@ -505,13 +556,26 @@ def _stale_network_row(network: str) -> dict[str, Any]:
 
 def validate_raw(day: datetime.date, paths: Paths) -> QualityReport:
     """Validate every raw partition of ``day`` (all networks, all entities) and the manifests."""
-    import pandas as pd
-
     manifest_spec = load_suite("raw_manifests")
     lookback_days = int(manifest_spec.meta.get("stale_network_lookback_days", 7))
     validator = _Validator(_docs_dir(paths, day, "raw"))
+    try:
+        return _validate_raw(validator, manifest_spec, lookback_days, day, paths)
+    finally:
+        validator.close()
+
+
+def _validate_raw(
+    validator: _Validator, manifest_spec: SuiteSpec, lookback_days: int, day: datetime.date, paths: Paths
+) -> QualityReport:
+    import pandas as pd
+
     started = time.perf_counter()
-    bounds = _day_bounds(day)
+    # Plain datetime types, not the pandas Timestamps the marts' frames are checked against: GX
+    # compares them with what DuckDB returns (datetime.date for a DATE minimum) and renders them
+    # into SQL, and SQLAlchemy has no literal renderer for a pandas Timestamp.
+    start = datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.timezone.utc)
+    bounds = {"day_start_utc": start, "day_end_utc": start + datetime.timedelta(days=1), "partition_day": day}
     results: list[CheckResult] = []
     notes: list[str] = []
     manifest_rows: list[dict[str, Any]] = []
@@ -579,12 +643,16 @@ def _validate_partition(
     day: datetime.date,
     bounds: dict[str, Any],
 ) -> list[CheckResult]:
+    import duckdb
+    import pyarrow.parquet as pq
+
     suite_name = f"raw_{network}_{entity}"
     spec = load_suite(f"raw_{source}_{entity}")
     path = _partition(raw_dir, network, entity, day) / PARQUET_FILE
     try:
-        frame = _read_parquet_frame(path)
-    except (OSError, ValueError) as error:
+        rows = pq.ParquetFile(path).metadata.num_rows
+        validator.add_parquet_view(suite_name, path)
+    except (OSError, ValueError, duckdb.Error) as error:
         return [CheckResult(suite_name, "read partition", "error", False,
                             _one_line(f"{path}: unreadable Parquet ({error})", 300))]
     parameters: dict[str, Any] = {**bounds, "partition_network": [network]}
@@ -609,7 +677,7 @@ def _validate_partition(
             )
             skipped = _not_compared(suite_name, spec, "trailing_days", reason)
             spec = spec.without_requirement("trailing_days")
-    return _run_suite(validator, suite_name, spec, frame, parameters, context) + skipped
+    return _run_suite(validator, suite_name, spec, suite_name, rows, parameters, context) + skipped
 
 
 # --------------------------------------------------------------------------- marts
@@ -753,7 +821,7 @@ def _validate_mart_version(
             today, extra = previous_day_helpers(today, previous, spec.meta["previous_day"])
             parameters.update(extra)
             context["previous_day"] = f"previous day {len(previous)} rows"
-    return _run_suite(validator, run_name, spec, today, parameters, context) + skipped
+    return _run_suite(validator, run_name, spec, today, len(today), parameters, context) + skipped
 
 
 def describe(report: QualityReport) -> str:

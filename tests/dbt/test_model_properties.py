@@ -49,6 +49,13 @@ def crafted_first_day() -> tuple[Events, Events, Events]:
     twitter.add("reply", "g1", "decay_t", at(D0, 50100))
     # a self-interaction: dropped and counted, never scored
     twitter.add("reshare", "gen_t1", "gen_t1", at(D0, 60000))
+    # a stray repeated input line: a0's reshare of gen_t1 twice, as the 10th reshare of gen_t1
+    # (from a9) three times, with a different event type on the third copy; staging keeps the first
+    # line of each id (so a9's reshare stays a reshare), counts the others, and gen_t1 still has
+    # exactly the 10 reshares property 2 compares with gen_t2
+    twitter.rows.append({**twitter.rows[0], "source_line": len(twitter.rows) + 1})
+    twitter.rows.append({**twitter.rows[9], "source_line": len(twitter.rows) + 1})
+    twitter.rows.append({**twitter.rows[9], "event_type": "mention", "source_line": len(twitter.rows) + 1})
 
     # property 2 (linking): one person (AccountId 777) with an account on each of two sites
     quantum = Events("se_quantumcomputing")
@@ -120,6 +127,11 @@ def test_every_score_within_1_and_100_and_one_row_per_person_and_day(world: DbtW
 def test_self_interactions_are_dropped_and_counted(world: DbtWorld) -> None:
     assert world.scalar("select rows_dropped_self_interaction from intermediate.int_row_accounting "
                         "where activity_date = ? and network = 'twitter'", D0) == 1
+    # the repeated lines of two event ids: three extra raw rows, each id kept once, from its first line
+    assert world.query("select rows_dropped_duplicate_event_id, rows_read from intermediate.int_row_accounting "
+                       "where activity_date = ? and network = 'twitter'", D0) == [(3, 10 + 15 + 100 + 100 + 50 + 3 + 30 + 2 + 1 + 3)]
+    assert world.query("select reshares_received, mentions_received from marts.fct_account_daily_activity "
+                       "where activity_date = ? and account_key = 'twitter:gen_t1'", D0) == [(10, 0)]
     assert world.scalar("select self_interactions_dropped from marts.fct_account_daily_activity "
                         "where activity_date = ? and account_key = 'twitter:gen_t1'", D0) == 1
 

@@ -172,6 +172,14 @@ def test_renamed_column_and_wrong_type_are_errors(raw_paths: Paths) -> None:
         ("raw_twitter_events", "expect_column_min_to_be_between(source_line)", "error"),
     }
 
+    # Event times without their UTC zone: the same instants, but no longer the contract's type.
+    index = table.schema.get_field_index("occurred_at")
+    naive = table.set_column(index, "occurred_at", pc.cast(table.column("occurred_at"), pa.timestamp("us")))
+    rewrite_partition(partition_file(raw_paths, "events"), naive)
+    report = validate_raw(JULY_2, raw_paths)
+    type_failures = {r.check: r.observed for r in report.blocking_failures if "be_of_type" in r.check}
+    assert type_failures == {"expect_column_values_to_be_of_type(occurred_at)": "observed DATETIME"}
+
 
 def test_manifest_that_does_not_add_up_is_an_error(raw_paths: Paths) -> None:
     manifest_path = partition_file(raw_paths, "events").parent / "_manifest.json"

@@ -22,16 +22,17 @@ from influence.settings import EXPECTATIONS_DIR, PROJECT_ROOT
 SOURCES = ("higgs", "stackexchange", "synthetic")
 
 
-def pandas_type_of(arrow_type: pa.DataType) -> str:
-    """The type name the suites use for each Arrow type (see expectations/README.md)."""
+def sql_type_of(arrow_type: pa.DataType) -> str:
+    """The type name the suites use for each Arrow type: the SQLAlchemy type GX sees when DuckDB
+    reads the Parquet column (see expectations/README.md)."""
     if pa.types.is_string(arrow_type):
-        return "str"
+        return "VARCHAR"
     if pa.types.is_int64(arrow_type):
-        return "int64"
+        return "BIGINT"
     if pa.types.is_timestamp(arrow_type) and arrow_type.tz == "UTC":
-        return "Timestamp"
+        return "TIMESTAMP"
     if pa.types.is_date32(arrow_type):
-        return "datetime64"
+        return "DATE"
     raise AssertionError(f"no suite type for {arrow_type}")
 
 
@@ -46,7 +47,7 @@ def test_raw_suite_matches_the_arrow_schema(source: str, entity: str) -> None:
     (column_set,) = by_type["expect_table_columns_to_match_set"]
     assert column_set["kwargs"] == {"column_set": schema.names, "exact_match": True}
     declared = {e["kwargs"]["column"]: e["kwargs"]["type_"] for e in by_type["expect_column_values_to_be_of_type"]}
-    assert declared == {f.name: pandas_type_of(f.type) for f in schema}
+    assert declared == {f.name: sql_type_of(f.type) for f in schema}
     not_null = {e["kwargs"]["column"] for e in by_type.get("expect_column_values_to_not_be_null", [])}
     assert {f.name for f in schema if not f.nullable} <= not_null
 
