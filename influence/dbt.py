@@ -65,10 +65,10 @@ def build_day(day: dt.date, paths: Paths, run_dir: Path) -> DbtBuildResult:
         "--log-path", str(log_path),
         "--vars", json.dumps({"run_date": day.isoformat()}),
         "--no-use-colors",
+        # dbt unit tests check the SQL logic on fixed rows, not the day's data: they belong in CI
+        # (tests/dbt/test_dbt_unit_tests.py runs them), as dbt recommends, not in every daily build.
+        "--exclude", "test_type:unit",
     ]
-    # dbt unit tests check the SQL logic on fixed rows, not the day's data: they belong in CI
-    # (tests/dbt/test_dbt_unit_tests.py runs them), as dbt recommends, not in every daily build.
-    build_only = ["--exclude", "test_type:unit"]
     environment = {
         **paths.env(),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -76,7 +76,7 @@ def build_day(day: dt.date, paths: Paths, run_dir: Path) -> DbtBuildResult:
     }
     started = time.monotonic()
     (target_path / "static_index.html").unlink(missing_ok=True)
-    invocation_error = _run_subprocess([*arguments, *build_only], environment, run_dir / "dbt_output.log")
+    invocation_error = _run_subprocess(arguments, environment, run_dir / "dbt_output.log")
     seconds = time.monotonic() - started
 
     if not results_file.exists():

@@ -754,7 +754,7 @@ def other_date_comparisons(clean: Paths, warehouse: Warehouse, dates: Sequence[d
             rows = [MetricRow(name, spearman(values, outcome), ndcg_at_k(values, outcome, NDCG_K)) for name, values in predictors.items()]
             result = OutcomeResult(outcome_label, "all accounts seen so far", len(outcome), rows)
             # the outcome window is as_of+1..WEEK[-1], not the headline's: name the outcome without its days
-            comparisons.append(DateComparison(as_of, outcome_label.split(" 07-")[0], len(outcome), result.model(), result.best_baseline("spearman"), result.best_baseline("ndcg")))
+            comparisons.append(DateComparison(as_of, outcome_field.replace("_", " "), len(outcome), result.model(), result.best_baseline("spearman"), result.best_baseline("ndcg")))
     con.close()
     return comparisons
 

@@ -211,8 +211,9 @@ class _Validator:
             self._scratch = Path(tempfile.mkdtemp(prefix="influence-raw-checks-"))
             database = self._scratch / "raw_checks.duckdb"
             # The same limits as the dbt profile (the two never run at once). No TimeZone setting:
-            # it needs DuckDB's icu extension, which is not installed here; without it DuckDB
-            # hands out TIMESTAMPTZ values in UTC, which is what the day bounds are.
+            # DuckDB refuses it in the connect-time config (icu is not autoloaded yet), and it is
+            # not needed: TIMESTAMPTZ values come out as time-zone-aware instants, which compare
+            # correctly with the UTC day bounds in any session time zone.
             config = {
                 "memory_limit": os.environ.get("INFLUENCE_DUCKDB_MEMORY_LIMIT", "6GB"),
                 "threads": int(os.environ.get("INFLUENCE_DUCKDB_THREADS", "2")),
@@ -401,15 +402,18 @@ def _docs_dir(paths: Paths, day: datetime.date, stage: str) -> Path:
     return directory
 
 
-def _day_bounds(day: datetime.date) -> dict[str, Any]:
+def _day_bounds(day: datetime.date, *, engine: str) -> dict[str, Any]:
+    """The suites' day parameters. On GX's SQL engine ("sql", the raw partitions) plain datetime
+    values: GX compares them with what DuckDB returns (datetime.date for a DATE minimum) and
+    renders them into SQL, and SQLAlchemy has no literal renderer for a pandas Timestamp. On pandas
+    ("pandas", the marts' frames) pandas Timestamps, which compare with datetime64 columns."""
+    start = datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.timezone.utc)
+    bounds = {"day_start_utc": start, "day_end_utc": start + datetime.timedelta(days=1), "partition_day": day}
+    if engine == "sql":
+        return bounds
     import pandas as pd
 
-    start = pd.Timestamp(day.isoformat(), tz="UTC")
-    return {
-        "day_start_utc": start,
-        "day_end_utc": start + pd.Timedelta(days=1),
-        "partition_day": pd.Timestamp(day.isoformat()),
-    }
+    return {name: pd.Timestamp(value.isoformat()) for name, value in bounds.items()}
 
 
 # --------------------------------------------------------------------------- raw
@@ -571,11 +575,7 @@ def _validate_raw(
     import pandas as pd
 
     started = time.perf_counter()
-    # Plain datetime types, not the pandas Timestamps the marts' frames are checked against: GX
-    # compares them with what DuckDB returns (datetime.date for a DATE minimum) and renders them
-    # into SQL, and SQLAlchemy has no literal renderer for a pandas Timestamp.
-    start = datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.timezone.utc)
-    bounds = {"day_start_utc": start, "day_end_utc": start + datetime.timedelta(days=1), "partition_day": day}
+    bounds = _day_bounds(day, engine="sql")
     results: list[CheckResult] = []
     notes: list[str] = []
     manifest_rows: list[dict[str, Any]] = []
@@ -808,7 +808,7 @@ def _validate_mart_version(
     previous: pd.DataFrame,
     day: datetime.date,
 ) -> list[CheckResult]:
-    parameters = _day_bounds(day)
+    parameters = _day_bounds(day, engine="pandas")
     context: dict[str, str] = {}
     skipped: list[CheckResult] = []
     if "rank" in spec.meta and {spec.meta["rank"]["column"], spec.meta["rank"].get("score_column", "score")} <= set(today.columns):
