@@ -33,6 +33,9 @@ A manual trigger with logical date `D+1 00:00` also covers `[D, D+1)`
 | `validate_marts` | Great Expectations mart suites: the *audit* of write-audit-publish |
 | `publish` | swaps the marts + `run_audit` into `data/published/` (DuckDB file and Parquet) |
 
+A run for another day waits before `dbt_build` until the run whose build is in the warehouse has
+published or failed, so a backfill and the daily schedule never overwrite each other's unaudited build.
+
 Data problems (a bad source file, a failed check, a failing dbt test) and a warehouse still busy
 after the lock wait fail the task at once (`AirflowFailException`): retrying cannot fix them.
 Anything unexpected (I/O errors, a crash) is retried twice. Every run that ends in failure is recorded in `run_audit` with the failing stage
@@ -124,14 +127,17 @@ def influence_daily() -> None:
         day, run_id = _day()
         return _call(pipeline.dbt_build, day, run_id)
 
-    @task(pool=WAREHOUSE_POOL)
+    # The audit and publish stay out of the pool: a run waiting to build (for another run's build to
+    # be published) holds the pool's one slot, and the run it waits for must still be able to audit
+    # and publish. The warehouse file lock serializes them.
+    @task
     def validate_marts(build: dict[str, Any]) -> dict[str, Any]:
         from influence import pipeline
 
         day, run_id = _day()
         return _call(pipeline.validate_marts, day, run_id)
 
-    @task(pool=WAREHOUSE_POOL)
+    @task
     def publish(mart_checks: dict[str, Any]) -> dict[str, Any]:
         from influence import pipeline
 

@@ -11,7 +11,10 @@ Concurrency: the working warehouse has one writer. Every stage that opens it (`d
 with `WarehouseBusyError`. Because a lock cannot span tasks that may run in different processes,
 `dbt_build` also records which run built the warehouse last (`<warehouse>.build.json`);
 `validate_marts` and `publish` refuse to audit or publish a warehouse another run rebuilt since,
-so unaudited rows are never published.
+so unaudited rows are never published. That record is also a lease: until the run that built it
+publishes or fails, a run for another day waits before building (a backfill and the daily
+schedule would otherwise take turns overwriting each other's unaudited build, and both fail).
+A rerun of the same day takes the lease over, so a run killed before publishing never blocks it.
 """
 
 from __future__ import annotations
@@ -114,9 +117,11 @@ def _build_marker(paths: Paths) -> Path:
 
 
 @contextmanager
-def warehouse_lock(paths: Paths, run_id: str, stage: str, timeout_seconds: float | None = None) -> Iterator[None]:
+def warehouse_lock(paths: Paths, run_id: str, stage: str, timeout_seconds: float | None = None,
+                   blocker: Callable[[], str | None] | None = None) -> Iterator[None]:
     """Exclusive lock on the working warehouse. The lock file holds who has it, for the message a
-    waiting run prints. The kernel releases a flock when its holder dies, even by SIGKILL."""
+    waiting run prints. The kernel releases a flock when its holder dies, even by SIGKILL.
+    `blocker`, checked while holding the lock, names a reason to keep waiting (None: go ahead)."""
     if timeout_seconds is None:
         timeout_seconds = float(os.environ.get("INFLUENCE_LOCK_TIMEOUT_SECONDS", DEFAULT_LOCK_TIMEOUT_SECONDS))
     lock_file = _lock_path(paths)
@@ -128,19 +133,23 @@ def warehouse_lock(paths: Paths, run_id: str, stage: str, timeout_seconds: float
         while True:
             try:
                 fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
             except BlockingIOError:
-                holder = _read_holder(lock_file)
-                if time.monotonic() >= deadline:
-                    raise WarehouseBusyError(
-                        f"{paths.warehouse}: busy, {holder} holds the warehouse lock"
-                        f" (waited {timeout_seconds:.0f}s; INFLUENCE_LOCK_TIMEOUT_SECONDS sets the wait)"
-                    ) from None
-                if not announced:
-                    _notify(run_id, stage, "waiting", f"waiting for the warehouse: {holder} holds the lock")
-                    print(f"{stage}: waiting for the warehouse lock, {holder} holds it", flush=True)
-                    announced = True
-                time.sleep(0.5)
+                busy = f"{_read_holder(lock_file)} holds the warehouse lock"
+            else:
+                busy = blocker() if blocker else None
+                if busy is None:
+                    break
+                fcntl.flock(descriptor, fcntl.LOCK_UN)
+            if time.monotonic() >= deadline:
+                raise WarehouseBusyError(
+                    f"{paths.warehouse}: busy, {busy}"
+                    f" (waited {timeout_seconds:.0f}s; INFLUENCE_LOCK_TIMEOUT_SECONDS sets the wait)"
+                )
+            if not announced:
+                _notify(run_id, stage, "waiting", f"waiting for the warehouse: {busy}")
+                print(f"{stage}: waiting for the warehouse lock, {busy}", flush=True)
+                announced = True
+            time.sleep(0.5)
         os.ftruncate(descriptor, 0)
         os.pwrite(
             descriptor,
@@ -174,9 +183,28 @@ def _write_build_marker(paths: Paths, run_id: str, day: dt.date, state: str) -> 
     os.replace(temporary, marker)
 
 
-def _require_own_build(paths: Paths, run_id: str, day: dt.date) -> None:
+def _read_build_marker(paths: Paths) -> dict[str, Any]:
     marker = _build_marker(paths)
-    build = json.loads(marker.read_text()) if marker.exists() else {}
+    return json.loads(marker.read_text()) if marker.exists() else {}
+
+
+def _unpublished_build_of_another_day(paths: Paths, day: dt.date) -> str | None:
+    """The lease: a build that waits for its audit and publish (state `built`) belongs to its run
+    until that run publishes or fails. A rerun of the same day supersedes it."""
+    build = _read_build_marker(paths)
+    if build.get("state") == "built" and build.get("day") != day.isoformat():
+        return (f"run {build.get('run_id')} built {build.get('day')} and has not audited and published it yet"
+                f" (if that run is dead, rerun {build.get('day')})")
+    return None
+
+
+def _release_build(paths: Paths, run_id: str, day: dt.date, state: str) -> None:
+    if _read_build_marker(paths).get("run_id") == run_id:
+        _write_build_marker(paths, run_id, day, state)
+
+
+def _require_own_build(paths: Paths, run_id: str, day: dt.date) -> None:
+    build = _read_build_marker(paths)
     if build.get("run_id") != run_id or build.get("state") != "built":
         raise StaleBuildError(
             f"{paths.warehouse}: last built by run {build.get('run_id')} for {build.get('day')}"
@@ -223,7 +251,8 @@ def dbt_build(day: dt.date, run_id: str, paths: Paths | None = None) -> dict[str
     paths = paths or current_paths()
     run_dir = audit.run_directory(paths, day, run_id)
     with _stage(day, run_id, "dbt_build", paths) as details:
-        with warehouse_lock(paths, run_id, "dbt_build"):
+        with warehouse_lock(paths, run_id, "dbt_build",
+                            blocker=lambda: _unpublished_build_of_another_day(paths, day)):
             _write_build_marker(paths, run_id, day, "building")
             result = dbt.build_day(day, paths, run_dir)
             _write_build_marker(paths, run_id, day, "built")
@@ -276,6 +305,7 @@ def publish(day: dt.date, run_id: str, paths: Paths | None = None) -> dict[str, 
 
             result = publishing.publish_marts(paths, day, audit_table)
             audit.append_audit_row(paths, published_row[0])
+            _release_build(paths, run_id, day, "published")
         details.update(
             version=result.version, mart_rows=result.mart_rows, persons_scored=result.persons_scored,
             published_db=str(paths.published_db),
@@ -296,6 +326,7 @@ def record_failure(day: dt.date, run_id: str, stage: str, error: BaseException |
         status="failed", failed_stage=stage, error=message,
     )
     audit.append_audit_row(paths, row)
+    _release_build(paths, run_id, day, "failed")
     try:
         # Short wait: if another run holds the warehouse, its own publish will include this row.
         with warehouse_lock(paths, run_id, "record_failure", timeout_seconds=2):

@@ -256,3 +256,43 @@ def test_audit_log_survives_a_torn_last_line(data_paths: Paths) -> None:
     assert [row["run_id"] for row in audit.read_audit_log(data_paths)] == ["run-1"]
     pipeline.record_failure(DAY_2, "run-2", "extract-higgs", "data/samples/higgs/x.gz: truncated gzip")
     assert [row["run_id"] for row in audit.read_audit_log(data_paths)] == ["run-1", "run-2"]
+
+
+def test_a_run_for_another_day_waits_for_the_unpublished_build_before_building(
+    data_paths: Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backfill and the daily schedule share the warehouse: a build waiting for its audit and
+    publish is leased to its run, so another day's run waits instead of overwriting it (which
+    made both runs fail). A failure releases the lease too; a rerun of the same day takes it over."""
+    from influence import dbt
+
+    built: list[str] = []
+
+    def fake_build_day(day: dt.date, paths: Paths, run_dir: Path) -> dbt.DbtBuildResult:
+        built.append(day.isoformat())
+        return dbt.DbtBuildResult(seconds=0.0, node_seconds={}, status_counts={"success": 1})
+
+    monkeypatch.setattr(dbt, "build_day", fake_build_day)
+    monkeypatch.setenv("INFLUENCE_LOCK_TIMEOUT_SECONDS", "1")
+    build_warehouse(data_paths, DAY_1, persons=10, run_id="backfill-1")
+    with pytest.raises(WarehouseBusyError, match="run backfill-1 built 2012-07-01 and has not audited and published it yet"):
+        pipeline.dbt_build(DAY_2, "scheduled-2")
+    assert built == []
+
+    pipeline.dbt_build(DAY_1, "rerun-1")  # the same day supersedes the unpublished build
+    assert built == ["2012-07-01"]
+
+    monkeypatch.setenv("INFLUENCE_LOCK_TIMEOUT_SECONDS", "60")
+    waiting = threading.Thread(target=pipeline.dbt_build, args=(DAY_2, "scheduled-2"))
+    waiting.start()
+    time.sleep(1.5)
+    assert built == ["2012-07-01"], "built over a build that was not yet published"
+    pipeline.record_failure(DAY_1, "rerun-1", "validate_marts", "marts checks failed")
+    waiting.join(timeout=30)
+    assert built == ["2012-07-01", "2012-07-02"]
+
+    build_warehouse(data_paths, DAY_2, persons=5, run_id="scheduled-2")
+    pipeline.publish(DAY_2, "scheduled-2")
+    monkeypatch.setenv("INFLUENCE_LOCK_TIMEOUT_SECONDS", "1")
+    pipeline.dbt_build(DAY_1, "next-1")  # a published build no longer holds the lease
+    assert built == ["2012-07-01", "2012-07-02", "2012-07-01"]
