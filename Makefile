@@ -36,11 +36,15 @@ run: install ## score every day of the bundled real sample through the Airflow D
 	$(BIN)/influence top --date $(HIGGS_END) -n 10
 	$(BIN)/influence top --date $(SE_END) -n 10
 
+# One worker per core, a test file per worker (module fixtures build their warehouse once): most
+# slow tests wait on single-threaded dbt parsing and Airflow start-up, so two cores overlap them.
+PYTEST_PARALLEL := -n auto --dist loadfile
+
 test: install ## the whole test suite (what CI runs)
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_PARALLEL)
 
 test-fast: install ## the suite without the slow end-to-end and scheduler tests
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest $(PYTEST_PARALLEL) -m "not slow"
 
 evaluate: install ## rebuild the Higgs week in a scratch dir and write reports/evaluation.md
 	$(BIN)/python -m influence.evaluate

@@ -10,9 +10,10 @@ import pytest
 
 from influence.settings import DAGS_DIR, PROJECT_ROOT, Paths, paths
 
-# Airflow reads its configuration at import: give the test session its own home (SQLite metadata,
-# no example DAGs) before any test imports airflow, so tests never touch ~/airflow or .airflow/.
-os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="influence-test-airflow-"))
+# Airflow reads its configuration at import: give each test process (each pytest-xdist worker) its
+# own home (SQLite metadata, no example DAGs) before any test imports airflow, so tests never touch
+# ~/airflow or the .airflow/ the Makefile exports, and two workers never share one SQLite file.
+os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="influence-test-airflow-")
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(DAGS_DIR))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")

@@ -19,8 +19,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from extractors import extract
 from extractors.schema import SCHEMAS
-from influence.settings import DBT_PROJECT_DIR, MODEL_VERSION
+from influence.settings import DBT_PROJECT_DIR, MODEL_VERSION, PROJECT_ROOT
 
 DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
 
@@ -28,6 +29,8 @@ DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
 # writes (possibly empty) partitions of all three entities for one network of each source.
 DEFAULT_NETWORKS = ("twitter", "se_quantumcomputing")
 UTC = datetime.UTC
+SAMPLES = PROJECT_ROOT / "data" / "samples"
+JULY = [datetime.date(2012, 7, day) for day in range(1, 8)]  # the bundled Higgs week
 
 
 def at(day: datetime.date, seconds: int = 0) -> datetime.datetime:
@@ -62,6 +65,13 @@ def write_partition(raw_dir: Path, network: str, entity: str, day: datetime.date
     directory.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pylist(rows, schema=SCHEMAS[entity])
     pq.write_table(table, directory / "part-0.parquet")
+
+
+def extract_days(world: DbtWorld, days: list[datetime.date]) -> None:
+    """The bundled real sample of `days`, through the real extractors, into the world's raw dir."""
+    for day in days:
+        for source in ("higgs", "stackexchange"):
+            extract(source, day, samples_dir=SAMPLES, raw_dir=world.raw, quarantine_dir=world.root / "quarantine")
 
 
 @dataclass
