@@ -11,6 +11,7 @@ schedule do in production, and the backfill must still publish.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -22,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+import psutil
 import pytest
 
 from influence.settings import DAGS_DIR
@@ -89,12 +91,28 @@ def standalone(airflow_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str
             time.sleep(1)
         yield airflow_env
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        _stop_process_tree(proc)
         shutil.copy(log_path, tmp_path / "standalone.kept.log")
+
+
+def _stop_process_tree(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to standalone and every process it started, then SIGKILL to whatever is left after
+    10 s (some never exit on SIGTERM; nothing of theirs is kept). Signalling the process group is
+    not enough: a scheduler that outlived standalone was found still running, reparented to init,
+    after the suite had finished."""
+    try:
+        tree = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return
+    for process in tree:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.send_signal(signal.SIGTERM)
+    _, alive = psutil.wait_procs(tree, timeout=10)
+    for process in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    psutil.wait_procs(alive, timeout=10)
+    proc.wait(timeout=10)
 
 
 def _task_errors(env: dict[str, str]) -> str:
