@@ -2,13 +2,14 @@
     run day (a `--source higgs` run, the synthetic source outside a benchmark) has no partition for
     it, and DuckDB refuses a glob that matches no file; such a source then stages zero rows of the
     same columns. The raw manifests gate (expectations/raw_manifests.json) is what notices a network
-    that should have been extracted and was not. -#}
-{% macro raw_day(source_name, table_name) -%}
+    that should have been extracted and was not. With `tested_days`, the relation covers the days
+    the data tests check (test_start_date..run_date; the caller filters on dt). -#}
+{% macro raw_day(source_name, table_name, tested_days=false) -%}
     {%- set relation = source(source_name, table_name) -%}
     {%- if execute -%}
         {%- set networks = {'raw_higgs': 'twitter', 'raw_stackexchange': 'se_*', 'raw_synthetic': 'syn_*'}[source_name] -%}
         {%- set pattern = env_var('INFLUENCE_RAW_DIR') ~ '/' ~ networks ~ '/' ~ table_name
-            ~ '/dt=' ~ var('run_date') ~ '/part-0.parquet' -%}
+            ~ '/dt=' ~ ('*' if tested_days else var('run_date')) ~ '/part-0.parquet' -%}
         {%- set found = run_query("select count(*) from glob('" ~ pattern ~ "')").columns[0].values()[0] -%}
         {%- if found == 0 -%}
             {{- return('(select ' ~ raw_columns(table_name) ~ ' where false) as ' ~ table_name ~ '_not_extracted') -}}

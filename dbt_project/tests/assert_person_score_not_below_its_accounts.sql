@@ -11,6 +11,6 @@ join {{ ref('fct_person_scores') }} as persons
     on persons.person_id = dim.person_id
    and persons.score_date = accounts.score_date
    and persons.model_version = accounts.model_version
-where accounts.score_date = {{ run_date() }}
+where accounts.score_date between {{ test_start_date() }} and {{ run_date() }}
   and accounts.model_version = '{{ var("model_version") }}'
   and persons.score < accounts.score - 0.0001
