@@ -1,0 +1,41 @@
+"""How `influence.dbt` splits a build into steps: each day builds every model with the tests of
+the one-day tables, and the history tests run once over all the days. Together they must be
+every data test of the project, each exactly once; a test in neither would silently never run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from influence import dbt
+from influence.settings import DBT_PROJECT_DIR
+
+
+def dbt_ls(tmp_path: Path, *selection: str) -> list[str]:
+    environment = {**os.environ, "INFLUENCE_RAW_DIR": str(tmp_path / "raw"), "INFLUENCE_WAREHOUSE": str(tmp_path / "w.duckdb"),
+                   "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    completed = subprocess.run(
+        [str(Path(sys.executable).with_name("dbt")), "ls", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
+         "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target"),
+         "--log-path", str(tmp_path / "logs"), "--output", "name", *selection],
+        env=environment, capture_output=True, text=True, check=True,
+    )
+    return completed.stdout.split()
+
+
+def test_day_and_history_steps_run_every_data_test_exactly_once(tmp_path: Path) -> None:
+    every_data_test = dbt_ls(tmp_path, "--resource-type", "test", "--exclude", dbt.UNIT_TESTS)
+    models = dbt_ls(tmp_path, "--resource-type", "model")
+    day_step = dbt_ls(tmp_path, *dbt.DAY_SELECTION)
+    history_step = dbt_ls(tmp_path, *dbt.HISTORY_SELECTION)
+
+    day_tests = [name for name in day_step if name not in models]
+    assert sorted(set(day_step) & set(models)) == sorted(models), "each day builds every model"
+    assert not set(day_tests) & set(history_step)
+    assert sorted(day_tests + history_step) == sorted(every_data_test)
+    # the staging tables hold one day: their tests belong to the day step
+    assert any("stg_higgs__events" in name for name in day_tests)
+    assert not any("stg_" in name for name in history_step)
+    assert any("fct_person_scores" in name for name in history_step)
