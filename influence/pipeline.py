@@ -5,6 +5,12 @@ stage, and writes `<runs>/<day>/<run id>/<stage>.json` (status, seconds, details
 audit row can be assembled by whichever task ends the run. Every failure surfaces as an
 `InfluenceError` whose message is one line.
 
+The `*_days` functions are the same stages for a range of days in one run (the influence_backfill
+DAG): extract and the checks run day by day, dbt builds every day in one process (dbt's start-up
+and parse are paid once, not once a day) and tests them together, and one publish swaps in all the
+days at once, after every day has passed its audit. Each day still gets its own stage results and
+audit row. The daily functions are these with one day.
+
 Concurrency: the working warehouse has one writer. Every stage that opens it (`dbt_build`,
 `validate_marts`, `publish`) holds an exclusive `flock` on `<warehouse>.lock`; a second run waits
 (saying who holds the lock) up to `INFLUENCE_LOCK_TIMEOUT_SECONDS` (default 900) and then stops
@@ -24,7 +30,7 @@ import fcntl
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -68,6 +74,19 @@ def one_line(error: BaseException) -> str:
     return " ".join(text.split())
 
 
+def parse_days(start: dt.date, end: dt.date) -> list[dt.date]:
+    """Every day from start to end, inclusive."""
+    if end < start:
+        raise InfluenceError(f"the range ends ({end}) before it starts ({start})")
+    return [start + dt.timedelta(days=offset) for offset in range((end - start).days + 1)]
+
+
+def span(days: Sequence[dt.date]) -> str:
+    """`2018-03-12`, or `2018-03-12..2018-09-02` for several days."""
+    first, last = min(days), max(days)
+    return first.isoformat() if first == last else f"{first}..{last}"
+
+
 def parse_sources(requested: list[str] | tuple[str, ...] | None) -> list[str]:
     sources = list(requested) if requested else list(DEFAULT_SOURCES)
     unknown = [s for s in sources if s not in KNOWN_SOURCES]
@@ -77,31 +96,39 @@ def parse_sources(requested: list[str] | tuple[str, ...] | None) -> list[str]:
 
 
 @contextmanager
-def _stage(day: dt.date, run_id: str, stage: str, paths: Paths) -> Iterator[dict[str, Any]]:
-    run_dir = audit.run_directory(paths, day, run_id)
+def _stage(days: dt.date | Sequence[dt.date], run_id: str, stage: str, paths: Paths,
+           day_seconds: dict[dt.date, float] | None = None) -> Iterator[dict[str, Any]]:
+    """Time a stage and write its result into the run directory of each of its days. A stage
+    done once for several days gives each day the seconds in `day_seconds` (filled in by the
+    stage) plus an equal share of the rest."""
+    days = [days] if isinstance(days, dt.date) else sorted(days)
     details: dict[str, Any] = {}
+    day_seconds = {} if day_seconds is None else day_seconds
     started_at = dt.datetime.now(dt.UTC)
     started = time.monotonic()
     _notify(run_id, stage, "running")
+
+    def write(status: str, error: str | None) -> float:
+        seconds = time.monotonic() - started
+        shared = max(0.0, seconds - sum(day_seconds.values())) / len(days)
+        for day in days:
+            audit.write_stage_result(
+                audit.run_directory(paths, day, run_id),
+                stage,
+                {"stage": stage, "status": status, "started_at": started_at.isoformat(),
+                 "seconds": day_seconds.get(day, 0.0) + shared, "details": details, "error": error,
+                 **({"days": span(days), "range_seconds": seconds} if len(days) > 1 else {})},
+            )
+        return seconds
+
     try:
         yield details
     except BaseException as error:
         message = one_line(error)
-        audit.write_stage_result(
-            run_dir,
-            stage,
-            {"stage": stage, "status": "failed", "started_at": started_at.isoformat(),
-             "seconds": time.monotonic() - started, "details": details, "error": message},
-        )
+        write("failed", message)
         _notify(run_id, stage, "failed", message)
         raise
-    seconds = time.monotonic() - started
-    audit.write_stage_result(
-        run_dir,
-        stage,
-        {"stage": stage, "status": "success", "started_at": started_at.isoformat(),
-         "seconds": seconds, "details": details, "error": None},
-    )
+    seconds = write("success", None)
     _notify(run_id, stage, "success", f"{seconds:.1f}s")
 
 
@@ -176,10 +203,10 @@ def _read_holder(lock_file: Path) -> str:
     return f"run {holder.get('run_id')} ({holder.get('stage')}, pid {holder.get('pid')}, since {holder.get('since')})"
 
 
-def _write_build_marker(paths: Paths, run_id: str, day: dt.date, state: str) -> None:
+def _write_build_marker(paths: Paths, run_id: str, days: Sequence[dt.date], state: str) -> None:
     marker = _build_marker(paths)
     temporary = marker.with_suffix(".tmp")
-    temporary.write_text(json.dumps({"run_id": run_id, "day": day.isoformat(), "state": state}))
+    temporary.write_text(json.dumps({"run_id": run_id, "day": span(days), "state": state}))
     os.replace(temporary, marker)
 
 
@@ -188,27 +215,27 @@ def _read_build_marker(paths: Paths) -> dict[str, Any]:
     return json.loads(marker.read_text()) if marker.exists() else {}
 
 
-def _unpublished_build_of_another_day(paths: Paths, day: dt.date) -> str | None:
+def _unpublished_build_of_another_day(paths: Paths, days: Sequence[dt.date]) -> str | None:
     """The lease: a build that waits for its audit and publish (state `built`) belongs to its run
-    until that run publishes or fails. A rerun of the same day supersedes it."""
+    until that run publishes or fails. A rerun of the same day (or range) supersedes it."""
     build = _read_build_marker(paths)
-    if build.get("state") == "built" and build.get("day") != day.isoformat():
+    if build.get("state") == "built" and build.get("day") != span(days):
         return (f"run {build.get('run_id')} built {build.get('day')} and has not audited and published it yet"
                 f" (if that run is dead, rerun {build.get('day')})")
     return None
 
 
-def _release_build(paths: Paths, run_id: str, day: dt.date, state: str) -> None:
+def _release_build(paths: Paths, run_id: str, days: Sequence[dt.date], state: str) -> None:
     if _read_build_marker(paths).get("run_id") == run_id:
-        _write_build_marker(paths, run_id, day, state)
+        _write_build_marker(paths, run_id, days, state)
 
 
-def _require_own_build(paths: Paths, run_id: str, day: dt.date) -> None:
+def _require_own_build(paths: Paths, run_id: str, days: Sequence[dt.date]) -> None:
     build = _read_build_marker(paths)
     if build.get("run_id") != run_id or build.get("state") != "built":
         raise StaleBuildError(
             f"{paths.warehouse}: last built by run {build.get('run_id')} for {build.get('day')}"
-            f" ({build.get('state')}), not by this run; rerun {day} to audit and publish it"
+            f" ({build.get('state')}), not by this run; rerun {span(days)} to audit and publish it"
         )
 
 
@@ -232,6 +259,18 @@ def extract(day: dt.date, source: str, run_id: str, paths: Paths | None = None) 
     return {"source": source, "events_by_network": events, "rows_rejected": rejected}
 
 
+def extract_days(days: Sequence[dt.date], source: str, run_id: str, paths: Paths | None = None) -> dict[str, Any]:
+    """`extract` for each day, in order; stops at the first day that fails."""
+    events: dict[str, int] = {}
+    rejected = 0
+    for day in sorted(days):
+        summary = extract(day, source, run_id, paths)
+        for network, rows in summary["events_by_network"].items():
+            events[network] = events.get(network, 0) + rows
+        rejected += summary["rows_rejected"]
+    return {"source": source, "days": len(days), "events_by_network": events, "rows_rejected": rejected}
+
+
 def validate_raw(day: dt.date, run_id: str, paths: Paths | None = None) -> dict[str, Any]:
     """Great Expectations suites over the day's raw partitions; an error-severity failure stops the run."""
     from influence import quality
@@ -243,19 +282,71 @@ def validate_raw(day: dt.date, run_id: str, paths: Paths | None = None) -> dict[
     return {"checks": len(report.results), "warnings": len(report.warnings)}
 
 
+def validate_raw_days(days: Sequence[dt.date], run_id: str, paths: Paths | None = None) -> dict[str, Any]:
+    """`validate_raw` for each day, several days at once (`_for_each_day`); stops at the first
+    day that fails."""
+    summaries = _for_each_day(validate_raw, days, run_id, paths or current_paths(), "validate_raw")
+    return {"days": len(summaries), "checks": sum(s["checks"] for s in summaries),
+            "warnings": sum(s["warnings"] for s in summaries)}
+
+
+def _check_workers() -> int:
+    return max(1, int(os.environ.get("INFLUENCE_CHECK_WORKERS", min(4, os.cpu_count() or 1))))
+
+
+def _for_each_day(step: Callable[[dt.date, str, Paths], dict[str, Any]], days: Sequence[dt.date], run_id: str,
+                  paths: Paths, stage: str) -> list[dict[str, Any]]:
+    """`step(day, run_id, paths)` for every day, in up to INFLUENCE_CHECK_WORKERS processes (default:
+    the cores, at most 4). The checks are pure Python work in GX (about 1 s a day for the raw
+    suites, whatever the day's size on a small network), so on a long range processes pay off; each
+    day writes its own stage result as it would in a daily run. The first failure cancels the
+    days not started and is raised."""
+    days = sorted(days)
+    workers = min(len(days), _check_workers())
+    if workers <= 1:
+        return [step(day, run_id, paths) for day in days]
+    import multiprocessing
+    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+
+    _notify(run_id, stage, "running")
+    # spawn, not fork: the caller may be an Airflow task process with threads and open connections
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(step, day, run_id, paths) for day in days]
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            for future in done:
+                error = future.exception()
+                if error is not None:
+                    for other in pending:
+                        other.cancel()
+                    raise error
+                _notify(run_id, stage, "success", "")  # the worker's own notice stays in its process
+        return [future.result() for future in futures]
+
+
 def dbt_build(day: dt.date, run_id: str, paths: Paths | None = None) -> dict[str, Any]:
     """dbt build (models and tests) for the day into the working warehouse, under the lock, and
     the dbt docs of what it built."""
+    return dbt_build_days([day], run_id, paths)
+
+
+def dbt_build_days(days: Sequence[dt.date], run_id: str, paths: Paths | None = None) -> dict[str, Any]:
+    """dbt builds the days in order in one process, then tests them (`influence.dbt.build_days`),
+    under the lock; the build lease then covers the whole range until it is published."""
     from influence import dbt
 
     paths = paths or current_paths()
-    run_dir = audit.run_directory(paths, day, run_id)
-    with _stage(day, run_id, "dbt_build", paths) as details:
+    days = sorted(days)
+    run_dir = audit.run_directory(paths, days[-1], run_id)
+    day_seconds: dict[dt.date, float] = {}
+    with _stage(days, run_id, "dbt_build", paths, day_seconds) as details:
         with warehouse_lock(paths, run_id, "dbt_build",
-                            blocker=lambda: _unpublished_build_of_another_day(paths, day)):
-            _write_build_marker(paths, run_id, day, "building")
-            result = dbt.build_day(day, paths, run_dir)
-            _write_build_marker(paths, run_id, day, "built")
+                            blocker=lambda: _unpublished_build_of_another_day(paths, days)):
+            _write_build_marker(paths, run_id, days, "building")
+            result = dbt.build_days(days, paths, run_dir)
+            _write_build_marker(paths, run_id, days, "built")
+        day_seconds.update(result.day_seconds)
         slowest = sorted(result.node_seconds.items(), key=lambda item: -item[1])[:10]
         details.update(
             dbt_seconds=round(result.seconds, 3),
@@ -270,70 +361,122 @@ def dbt_build(day: dt.date, run_id: str, paths: Paths | None = None) -> dict[str
 
 def validate_marts(day: dt.date, run_id: str, paths: Paths | None = None) -> dict[str, Any]:
     """Great Expectations suites over the day's marts in the working warehouse (the audit of WAP)."""
+    summary = validate_marts_days([day], run_id, paths)
+    return {"checks": summary["checks"], "warnings": summary["warnings"]}
+
+
+def validate_marts_days(days: Sequence[dt.date], run_id: str, paths: Paths | None = None) -> dict[str, Any]:
+    """The mart suites for each day (each day against the one before), under the lock and only on
+    this run's own build; several days at once (`_for_each_day`, the warehouse opened read-only by
+    each). The first day that fails stops the run, and then nothing of it is published."""
+    paths = paths or current_paths()
+    try:
+        with warehouse_lock(paths, run_id, "validate_marts"):
+            _require_own_build(paths, run_id, days)
+            summaries = _for_each_day(_validate_marts_of_day, days, run_id, paths, "validate_marts")
+    except InfluenceError as error:
+        _record_failure_of_days_not_checked(days, run_id, "validate_marts", paths, error)
+        raise
+    return {"days": len(summaries), "checks": sum(s["checks"] for s in summaries),
+            "warnings": sum(s["warnings"] for s in summaries)}
+
+
+def _record_failure_of_days_not_checked(days: Sequence[dt.date], run_id: str, stage: str, paths: Paths,
+                                        error: InfluenceError) -> None:
+    """A failure before a day's own check ran (busy or rebuilt warehouse) is that day's stage result."""
+    for day in days:
+        run_dir = audit.run_directory(paths, day, run_id)
+        if stage not in audit.read_stage_results(run_dir):
+            audit.write_stage_result(run_dir, stage, {
+                "stage": stage, "status": "failed", "started_at": dt.datetime.now(dt.UTC).isoformat(),
+                "seconds": 0.0, "details": {}, "error": one_line(error)})
+
+
+def _validate_marts_of_day(day: dt.date, run_id: str, paths: Paths) -> dict[str, Any]:
+    """The caller holds the warehouse lock for this run."""
     from influence import quality
 
-    paths = paths or current_paths()
     with _stage(day, run_id, "validate_marts", paths) as details:
-        with warehouse_lock(paths, run_id, "validate_marts"):
-            _require_own_build(paths, run_id, day)
-            report = quality.validate_marts(day, paths)
+        report = quality.validate_marts(day, paths)
         _record_report(details, report)
     return {"checks": len(report.results), "warnings": len(report.warnings)}
 
 
 def publish(day: dt.date, run_id: str, paths: Paths | None = None) -> dict[str, Any]:
     """Swap the audited marts and the run audit into the published DuckDB file and Parquet mirror."""
+    summary = publish_days([day], run_id, paths)
+    return {**summary, "persons_scored": summary["persons_scored"][day.isoformat()]}
+
+
+def publish_days(days: Sequence[dt.date], run_id: str, paths: Paths | None = None) -> dict[str, Any]:
+    """Swap the audited days of the marts and their audit rows (one per day) into the published
+    DuckDB file and Parquet mirror, all in one version."""
     from influence import publish as publishing
 
     paths = paths or current_paths()
-    run_dir = audit.run_directory(paths, day, run_id)
+    days = sorted(days)
     started = time.monotonic()
-    with _stage(day, run_id, "publish", paths) as details:
+    with _stage(days, run_id, "publish", paths) as details:
         with warehouse_lock(paths, run_id, "publish"):
-            _require_own_build(paths, run_id, day)
+            _require_own_build(paths, run_id, days)
             rows_before = audit.read_audit_log(paths)
-            published_row: list[audit.AuditRow] = []
+            published_rows: list[audit.AuditRow] = []
 
-            def audit_table(mart_rows: dict[str, int], persons_scored: int | None):  # noqa: ANN202
-                row = audit.build_audit_row(
-                    run_id=run_id, day=day, run_dir=run_dir, status="published",
-                    publish_details={"mart_rows": mart_rows, "persons_scored": persons_scored},
-                )
-                row.stage_seconds["publish"] = round(time.monotonic() - started, 3)
-                published_row.append(row)
-                return audit.audit_arrow_table([*rows_before, json.loads(row.to_json())])
+            def audit_table(mart_rows: dict[str, int], persons_scored: dict[dt.date, int]):  # noqa: ANN202
+                published_rows.clear()
+                for day in days:
+                    row = audit.build_audit_row(
+                        run_id=run_id, day=day, run_dir=audit.run_directory(paths, day, run_id), status="published",
+                        publish_details={"mart_rows": mart_rows, "persons_scored": persons_scored.get(day)},
+                    )
+                    row.stage_seconds["publish"] = round((time.monotonic() - started) / len(days), 3)
+                    published_rows.append(row)
+                return audit.audit_arrow_table([*rows_before, *(json.loads(row.to_json()) for row in published_rows)])
 
-            result = publishing.publish_marts(paths, day, audit_table)
-            audit.append_audit_row(paths, published_row[0])
-            _release_build(paths, run_id, day, "published")
+            result = publishing.publish_marts(paths, days, audit_table)
+            for row in published_rows:
+                audit.append_audit_row(paths, row)
+            _release_build(paths, run_id, days, "published")
+        persons_scored = {day.isoformat(): count for day, count in result.persons_scored.items()}
         details.update(
-            version=result.version, mart_rows=result.mart_rows, persons_scored=result.persons_scored,
+            version=result.version, mart_rows=result.mart_rows, persons_scored=persons_scored,
             published_db=str(paths.published_db),
         )
-    return {"version": result.version, "persons_scored": result.persons_scored, "mart_rows": result.mart_rows}
+    return {"version": result.version, "persons_scored": persons_scored, "mart_rows": result.mart_rows}
 
 
 def record_failure(day: dt.date, run_id: str, stage: str, error: BaseException | str | None,
                    paths: Paths | None = None) -> audit.AuditRow:
     """Record a failed run in the audit log and refresh the published `run_audit` (marts unchanged).
     Called once per run when a task has failed for good (Airflow's on_failure_callback)."""
+    return record_failure_days([day], run_id, stage, error, paths)[0]
+
+
+def record_failure_days(days: Sequence[dt.date], run_id: str, stage: str, error: BaseException | str | None,
+                        paths: Paths | None = None) -> list[audit.AuditRow]:
+    """`record_failure` for a run of several days: a failed row for each (none was published)."""
     from influence import publish as publishing
 
     paths = paths or current_paths()
+    days = sorted(days)
     message = one_line(error) if isinstance(error, BaseException) else (error or "failed (no error message)")
-    row = audit.build_audit_row(
-        run_id=run_id, day=day, run_dir=audit.run_directory(paths, day, run_id),
-        status="failed", failed_stage=stage, error=message,
-    )
-    audit.append_audit_row(paths, row)
-    _release_build(paths, run_id, day, "failed")
+    rows = [
+        audit.build_audit_row(
+            run_id=run_id, day=day, run_dir=audit.run_directory(paths, day, run_id),
+            status="failed", failed_stage=stage, error=message,
+        )
+        for day in days
+    ]
+    for row in rows:
+        audit.append_audit_row(paths, row)
+    _release_build(paths, run_id, days, "failed")
     try:
-        # Short wait: if another run holds the warehouse, its own publish will include this row.
+        # Short wait: if another run holds the warehouse, its own publish will include these rows.
         with warehouse_lock(paths, run_id, "record_failure", timeout_seconds=2):
             publishing.publish_audit(paths, audit.audit_arrow_table(audit.read_audit_log(paths)))
     except WarehouseBusyError:
         pass
-    return row
+    return rows
 
 
 def _record_report(details: dict[str, Any], report: Any) -> None:

@@ -15,13 +15,14 @@ Layout under the published directory (`INFLUENCE_PUBLISHED_DIR`, default `data/p
                                                       read_parquet('parquet/<mart>/*.parquet'))
 
 What a run publishes is what it audited: for a daily mart (one with a `score_date` or
-`activity_date` column; dbt rebuilds exactly one day per run) the run replaces that day's rows
-only, and the other days stay as they were published by their own runs. So rows of a day whose
+`activity_date` column; dbt rebuilds exactly the run's days: one for a daily run, a range for a
+backfill) the run replaces those days' rows only, and the other days stay as they were published
+by their own runs. So rows of a day whose
 audit failed are never published by a later day's run. Dimensions (no day column) and marts whose
 columns changed (a new model version) are copied whole. The Parquet mirror follows the same rule:
 the new version hard-links the unchanged day files of the previous version and writes the
-changed ones. Publishing therefore costs one day, not the whole history (plus one file copy of
-the DuckDB database).
+changed ones. Publishing therefore costs the run's days, not the whole history (plus one file
+copy of the DuckDB database).
 
 Why it is safe for readers:
 - A new version is built in its own directory (its database starts as a copy of the current one,
@@ -44,7 +45,7 @@ import datetime as dt
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -72,27 +73,29 @@ WHOLE_TABLE_FILE = "data.parquet"
 class PublishResult:
     version: str
     mart_rows: dict[str, int]
-    persons_scored: int | None
+    persons_scored: dict[dt.date, int]  # per published day; empty without fct_person_scores
     seconds: float
 
 
-AuditProvider = Callable[[dict[str, int], "int | None"], "pa.Table"]
-# Changes made to the new version's tables: table -> the day replaced, or None if rewritten whole.
-Changes = dict[str, "dt.date | None"]
+AuditProvider = Callable[[dict[str, int], "dict[dt.date, int]"], "pa.Table"]
+# Changes made to the new version's tables: table -> the days replaced, or None if rewritten whole.
+Changes = dict[str, "frozenset[dt.date] | None"]
 Update = Callable[["duckdb.DuckDBPyConnection"], "tuple[pa.Table, Changes]"]
 
 
-def publish_marts(paths: Paths, day: dt.date, audit_for: AuditProvider) -> PublishResult:
-    """Publish `day` of every table of schema `marts` (see the module docstring), plus the run
-    audit. The caller holds the warehouse lock and has audited the day.
+def publish_marts(paths: Paths, days: Sequence[dt.date], audit_for: AuditProvider) -> PublishResult:
+    """Publish `days` of every table of schema `marts` (see the module docstring), plus the run
+    audit. The caller holds the warehouse lock and has audited the days.
 
-    `audit_for(mart_rows, persons_scored)` returns the `run_audit` table to publish; it is called
-    after the marts are updated so this run's own audit row can carry their row counts."""
+    `audit_for(mart_rows, persons_scored_by_day)` returns the `run_audit` table to publish; it is
+    called after the marts are updated so this run's own audit rows can carry their row counts."""
+    replaced = frozenset(days)
+    day_list = sorted(replaced)
     started = time.monotonic()
     if not paths.warehouse.exists():
         raise PublishError(f"{paths.warehouse}: working warehouse does not exist; run dbt build first")
     mart_rows: dict[str, int] = {}
-    persons_scored: list[int] = []
+    persons_scored: dict[dt.date, int] = {}
 
     def update_day(connection: duckdb.DuckDBPyConnection) -> tuple[pa.Table, Changes]:
         connection.execute(f"ATTACH '{_sql_string(paths.warehouse)}' AS warehouse (READ_ONLY)")
@@ -110,9 +113,9 @@ def publish_marts(paths: Paths, day: dt.date, audit_for: AuditProvider) -> Publi
             same_shape = table in published and _column_types(
                 connection, _main_catalog(connection), "main", table) == columns
             if day_column and same_shape:
-                connection.execute(f'DELETE FROM main."{table}" WHERE {day_column} = ?', [day])
-                connection.execute(f'INSERT INTO main."{table}" SELECT * FROM {source} WHERE {day_column} = ?', [day])
-                changes[table] = day
+                connection.execute(f'DELETE FROM main."{table}" WHERE {day_column} IN ?', [day_list])
+                connection.execute(f'INSERT INTO main."{table}" SELECT * FROM {source} WHERE {day_column} IN ?', [day_list])
+                changes[table] = replaced
             else:
                 connection.execute(f'DROP TABLE IF EXISTS main."{table}"')
                 connection.execute(f'CREATE TABLE main."{table}" AS SELECT * FROM {source}')
@@ -122,14 +125,14 @@ def publish_marts(paths: Paths, day: dt.date, audit_for: AuditProvider) -> Publi
             connection.execute(f'DROP TABLE main."{table}"')  # a mart dbt no longer builds
         connection.execute("DETACH warehouse")
         if "fct_person_scores" in mart_rows:
-            persons_scored.append(connection.execute(
-                "SELECT count(*) FROM main.fct_person_scores WHERE score_date = ?", [day]).fetchone()[0])
-        return audit_for(mart_rows, persons_scored[0] if persons_scored else None), changes
+            persons_scored.update({day: 0 for day in day_list})
+            persons_scored.update(connection.execute(
+                "SELECT score_date, count(*) FROM main.fct_person_scores WHERE score_date IN ? GROUP BY 1",
+                [day_list]).fetchall())
+        return audit_for(mart_rows, persons_scored), changes
 
     version = _publish(paths, update_day)
-    return PublishResult(
-        version, mart_rows, persons_scored[0] if persons_scored else None, time.monotonic() - started
-    )
+    return PublishResult(version, mart_rows, persons_scored, time.monotonic() - started)
 
 
 def publish_audit(paths: Paths, audit: pa.Table) -> str:
@@ -224,10 +227,11 @@ def _write_parquet_mirror(
                 _copy_to_parquet(connection, f'SELECT * FROM main."{table}"', target / WHOLE_TABLE_FILE)
             continue
         if reusable:
+            replaced_names = set() if changed == "unchanged" else {day.isoformat() for day in changed}
             for file in old.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9].parquet"):
-                if changed == "unchanged" or file.stem != changed.isoformat():
+                if file.stem not in replaced_names:
                     os.link(file, target / file.name)
-            days = [] if changed == "unchanged" else [changed]
+            days = [] if changed == "unchanged" else sorted(changed)
         else:
             days = [d for (d,) in connection.execute(f'SELECT DISTINCT {day_column} FROM main."{table}" ORDER BY 1').fetchall()]
         for day in days:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 import time
 from pathlib import Path
@@ -37,7 +38,7 @@ def build_warehouse(paths: Paths, day: dt.date, persons: int, run_id: str) -> No
         )
         connection.execute("DELETE FROM marts.dim_persons")
         connection.execute("INSERT INTO marts.dim_persons SELECT DISTINCT person_id, min(score_date) FROM marts.fct_person_scores GROUP BY ALL")
-    pipeline._write_build_marker(paths, run_id, day, "built")
+    pipeline._write_build_marker(paths, run_id, [day], "built")
 
 
 def published_rows(paths: Paths) -> list[tuple]:
@@ -268,11 +269,11 @@ def test_a_run_for_another_day_waits_for_the_unpublished_build_before_building(
 
     built: list[str] = []
 
-    def fake_build_day(day: dt.date, paths: Paths, run_dir: Path) -> dbt.DbtBuildResult:
-        built.append(day.isoformat())
+    def fake_build_days(days: list[dt.date], paths: Paths, run_dir: Path) -> dbt.DbtBuildResult:
+        built.extend(day.isoformat() for day in days)
         return dbt.DbtBuildResult(seconds=0.0, node_seconds={}, status_counts={"success": 1})
 
-    monkeypatch.setattr(dbt, "build_day", fake_build_day)
+    monkeypatch.setattr(dbt, "build_days", fake_build_days)
     monkeypatch.setenv("INFLUENCE_LOCK_TIMEOUT_SECONDS", "1")
     build_warehouse(data_paths, DAY_1, persons=10, run_id="backfill-1")
     with pytest.raises(WarehouseBusyError, match="run backfill-1 built 2012-07-01 and has not audited and published it yet"):
@@ -296,3 +297,52 @@ def test_a_run_for_another_day_waits_for_the_unpublished_build_before_building(
     monkeypatch.setenv("INFLUENCE_LOCK_TIMEOUT_SECONDS", "1")
     pipeline.dbt_build(DAY_1, "next-1")  # a published build no longer holds the lease
     assert built == ["2012-07-01", "2012-07-02", "2012-07-01"]
+
+
+def check_day_or_fail_on_the_4th(day: dt.date, run_id: str, paths: Paths) -> dict[str, object]:
+    """A check step for `_for_each_day` (module level: worker processes import it by name)."""
+    if day.day == 4:
+        raise QualityGateError(f"raw checks for {day} failed: raw_twitter_events: expect_x: 3 rows")
+    return {"day": day.isoformat(), "worker": os.getpid()}
+
+
+def test_checks_of_several_days_run_in_worker_processes_and_a_failure_stops_the_range(
+    data_paths: Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INFLUENCE_CHECK_WORKERS", "2")
+    days = [dt.date(2012, 7, day) for day in (3, 1, 2)]
+    results = pipeline._for_each_day(check_day_or_fail_on_the_4th, days, "range-run", data_paths, "validate_raw")
+    assert [r["day"] for r in results] == ["2012-07-01", "2012-07-02", "2012-07-03"]  # in day order
+    assert os.getpid() not in {r["worker"] for r in results}
+
+    days = [dt.date(2012, 7, day) for day in range(1, 9)]
+    with pytest.raises(QualityGateError, match=r"^raw checks for 2012-07-04 failed: raw_twitter_events"):
+        pipeline._for_each_day(check_day_or_fail_on_the_4th, days, "range-run", data_paths, "validate_raw")
+
+
+def test_a_range_is_published_at_once_with_an_audit_row_per_day(data_paths: Paths) -> None:
+    """The backfill publishes its days in one version: both days' rows and Parquet files, one
+    audit row per day, and a day published before stays as it was."""
+    build_warehouse(data_paths, DAY_1, persons=8, run_id="daily-1")
+    pipeline.publish(DAY_1, "daily-1")
+    day_3 = dt.date(2012, 7, 3)
+    build_warehouse(data_paths, DAY_2, persons=6, run_id="backfill")
+    build_warehouse(data_paths, day_3, persons=4, run_id="backfill")
+    with duckdb.connect(str(data_paths.warehouse)) as connection:  # an unaudited change to day 1
+        connection.execute("UPDATE marts.fct_person_scores SET score = 1.0 WHERE score_date = ?", [DAY_1])
+    pipeline._write_build_marker(data_paths, "backfill", [DAY_2, day_3], "built")
+
+    result = pipeline.publish_days([day_3, DAY_2], "backfill")
+
+    assert result["persons_scored"] == {"2012-07-02": 6, "2012-07-03": 4}
+    rows = published_rows(data_paths)
+    assert [row for row in rows if row[0] == DAY_1 and row[2] == 1.0] == [], "day 1 was not part of the range"
+    assert sorted({row[0] for row in rows}) == [DAY_1, DAY_2, day_3]
+    log = audit.read_audit_log(data_paths)
+    assert [(row["run_id"], row["day"], row["persons_scored"]) for row in log] == [
+        ("daily-1", "2012-07-01", 8), ("backfill", "2012-07-02", 6), ("backfill", "2012-07-03", 4)]
+    mirror = data_paths.published_parquet / "fct_person_scores"
+    assert {p.name: pq.read_table(p).num_rows for p in mirror.iterdir()} == {
+        "2012-07-01.parquet": 8, "2012-07-02.parquet": 6, "2012-07-03.parquet": 4}
+    assert pipeline._read_build_marker(data_paths) == {
+        "run_id": "backfill", "day": "2012-07-02..2012-07-03", "state": "published"}
