@@ -10,11 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
 
-SOURCES = ["higgs", "stackexchange"]
-WAREHOUSE_POOL = "influence_warehouse"
+from influence.orchestration import RETRY_POLICY, START_DATE, WAREHOUSE_POOL, call, failure_cause, sources_param
 
 DOC_MD = """
 ### influence_daily
@@ -36,6 +34,8 @@ A manual trigger with logical date `D+1 00:00` also covers `[D, D+1)`
 A run for another day waits before `dbt_build` until the run whose build is in the warehouse has
 published or failed, so a backfill and the daily schedule never overwrite each other's unaudited build.
 
+Catching up many days? `influence_backfill` runs a range in one run, paying dbt's start-up once.
+
 Data problems (a bad source file, a failed check, a failing dbt test) and a warehouse still busy
 after the lock wait fail the task at once (`AirflowFailException`): retrying cannot fix them.
 Anything unexpected (I/O errors, a crash) is retried twice. Every run that ends in failure is recorded in `run_audit` with the failing stage
@@ -48,53 +48,24 @@ def _day() -> tuple[dt.date, str]:
     return context["data_interval_start"].date(), context["run_id"]
 
 
-def _call(function: Any, *args: Any) -> Any:
-    """Run a pipeline step. Its own errors (InfluenceError) are final: a bad source file, a failed
-    check or a failing dbt test does not fix itself, and a busy warehouse has already been waited
-    for (INFLUENCE_LOCK_TIMEOUT_SECONDS). Anything unexpected (I/O, a crash) may be retried."""
-    from influence.errors import InfluenceError
-
-    try:
-        return function(*args)
-    except InfluenceError as error:
-        raise AirflowFailException(str(error)) from error
-
-
 def _record_failure(context: Any) -> None:
     """on_failure_callback: called once a task has failed for good (not on a retry)."""
     from influence import pipeline
 
-    task_instance = context["ti"]
-    error = context.get("exception")
-    if error is not None and error.__cause__ is not None:
-        error = error.__cause__
     pipeline.record_failure(
-        context["data_interval_start"].date(), context["run_id"], task_instance.task_id, error
+        context["data_interval_start"].date(), context["run_id"], context["ti"].task_id, failure_cause(context)
     )
 
 
 @dag(
     dag_id="influence_daily",
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=dt.datetime(2012, 7, 1, tzinfo=dt.UTC),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,  # DuckDB has one writer, and each day builds on the previous days' scores
-    default_args={
-        "owner": "influence",
-        "retries": 2,
-        "retry_delay": dt.timedelta(minutes=1),
-        "retry_exponential_backoff": 2.0,
-        "on_failure_callback": _record_failure,
-    },
-    params={
-        "sources": Param(
-            SOURCES,
-            type="array",
-            items={"type": "string", "enum": ["higgs", "stackexchange", "synthetic"]},
-            minItems=1,
-            description="Sources to extract for the day (the others keep their existing raw partitions).",
-        )
-    },
+    default_args={**RETRY_POLICY, "on_failure_callback": _record_failure},
+    params={"sources": sources_param(
+        "Sources to extract for the day (the others keep their existing raw partitions).")},
     tags=["influence", "daily", "dbt", "duckdb"],
     doc_md=DOC_MD,
 )
@@ -103,7 +74,7 @@ def influence_daily() -> None:
     def plan_sources() -> list[str]:
         from influence import pipeline
 
-        return _call(pipeline.parse_sources, list(get_current_context()["params"]["sources"]))
+        return call(pipeline.parse_sources, list(get_current_context()["params"]["sources"]))
 
     @task(map_index_template="{{ source_name }}")
     def extract(source: str) -> dict[str, Any]:
@@ -111,21 +82,21 @@ def influence_daily() -> None:
 
         get_current_context()["source_name"] = source  # names the mapped task in the UI  # type: ignore[typeddict-unknown-key]
         day, run_id = _day()
-        return _call(pipeline.extract, day, source, run_id)
+        return call(pipeline.extract, day, source, run_id)
 
     @task
     def validate_raw(extracted: list[dict[str, Any]]) -> dict[str, Any]:
         from influence import pipeline
 
         day, run_id = _day()
-        return _call(pipeline.validate_raw, day, run_id)
+        return call(pipeline.validate_raw, day, run_id)
 
     @task(pool=WAREHOUSE_POOL)
     def dbt_build(raw_checks: dict[str, Any]) -> dict[str, Any]:
         from influence import pipeline
 
         day, run_id = _day()
-        return _call(pipeline.dbt_build, day, run_id)
+        return call(pipeline.dbt_build, day, run_id)
 
     # The audit and publish stay out of the pool: a run waiting to build (for another run's build to
     # be published) holds the pool's one slot, and the run it waits for must still be able to audit
@@ -135,14 +106,14 @@ def influence_daily() -> None:
         from influence import pipeline
 
         day, run_id = _day()
-        return _call(pipeline.validate_marts, day, run_id)
+        return call(pipeline.validate_marts, day, run_id)
 
     @task
     def publish(mart_checks: dict[str, Any]) -> dict[str, Any]:
         from influence import pipeline
 
         day, run_id = _day()
-        return _call(pipeline.publish, day, run_id)
+        return call(pipeline.publish, day, run_id)
 
     publish(validate_marts(dbt_build(validate_raw(extract.expand(source=plan_sources())))))
 

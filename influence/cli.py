@@ -1,11 +1,13 @@
 """`influence` console script: run the daily DAG locally, and read the published scores.
 
     influence run --start 2012-07-01 --end 2012-07-07 [--source higgs --source stackexchange]
+    influence backfill --start 2018-03-12 --end 2018-09-02 [--source stackexchange]
     influence top [--date D] [--network N] [-n 20]
     influence show PERSON_ID [--date D]
     influence status [-n 10]
 
-`run` executes the real Airflow DAG in this process with `dag.test()` (no scheduler, no server);
+`run` executes the real Airflow DAG influence_daily in this process with `dag.test()`, one run per
+day (no scheduler, no server); `backfill` runs the whole range as one run of influence_backfill;
 Airflow's metadata lives in SQLite under `$AIRFLOW_HOME` (default `<project>/.airflow`), created on
 first use. The other commands only read the published DuckDB file, opened read-only.
 Every path follows the INFLUENCE_* environment variables (see docs/architecture.md), e.g.
@@ -29,7 +31,8 @@ from typing import Any, TextIO
 from influence.errors import InfluenceError, NothingPublishedError
 from influence.settings import DAGS_DIR, PROJECT_ROOT, Paths, paths as current_paths
 
-DAG_ID = "influence_daily"
+DAILY_DAG_ID = "influence_daily"
+BACKFILL_DAG_ID = "influence_backfill"
 STAGE_COLUMNS = ("extract", "validate_raw", "dbt_build", "validate_marts", "publish")
 
 
@@ -37,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     arguments = parser.parse_args(argv)  # exits 2 with a usage line on bad arguments
     try:
-        if arguments.command == "run":
+        if arguments.command in ("run", "backfill"):
             if arguments.end < arguments.start:
                 arguments.command_parser.error(f"--end {arguments.end} is before --start {arguments.start}")
             from influence.pipeline import parse_sources
@@ -46,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
                 sources = parse_sources(arguments.source)
             except InfluenceError as error:
                 arguments.command_parser.error(str(error))
+            if arguments.command == "backfill":
+                return backfill(arguments.start, arguments.end, sources)
             return run_days(arguments.start, arguments.end, sources)
         if arguments.command == "top":
             return show_top(arguments.date, arguments.network, arguments.n)
@@ -84,11 +89,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = commands.add_parser("run", help="run the influence_daily DAG in-process for each day of a range")
-    run.set_defaults(command_parser=run)
-    run.add_argument("--start", type=_date, required=True, help="first day (YYYY-MM-DD, UTC)")
-    run.add_argument("--end", type=_date, required=True, help="last day, inclusive")
-    run.add_argument("--source", action="append", metavar="SOURCE",
-                     help="source to extract (repeatable): higgs, stackexchange, synthetic; default higgs and stackexchange")
+    backfill_parser = commands.add_parser(
+        "backfill", help="run a range of days as one run of the influence_backfill DAG (faster for many days)")
+    for command in (run, backfill_parser):
+        command.set_defaults(command_parser=command)
+        command.add_argument("--start", type=_date, required=True, help="first day (YYYY-MM-DD, UTC)")
+        command.add_argument("--end", type=_date, required=True, help="last day, inclusive")
+        command.add_argument("--source", action="append", metavar="SOURCE",
+                             help="source to extract (repeatable): higgs, stackexchange, synthetic; default higgs and stackexchange")
     top = commands.add_parser("top", help="the highest scores of a day")
     top.add_argument("--date", type=_date, help="day (default: the latest published)")
     top.add_argument("--network", help="rank within one network (e.g. twitter, se_quantumcomputing)")
@@ -125,16 +133,17 @@ def prepare_airflow() -> None:
             raise InfluenceError(f"airflow db migrate in {airflow_home} failed: {last[0]}")
 
 
-def _load_dag() -> Any:
+def _load_dag(dag_id: str = DAILY_DAG_ID) -> Any:
     from airflow.dag_processing.dagbag import DagBag
 
-    bag = DagBag(dag_folder=str(DAGS_DIR / "influence_daily.py"))
+    dag_file = DAGS_DIR / f"{dag_id}.py"
+    bag = DagBag(dag_folder=str(dag_file))
     if bag.import_errors:
         file, error = next(iter(bag.import_errors.items()))
         raise InfluenceError(f"{file}: DAG does not import: {error.strip().splitlines()[-1]}")
-    if DAG_ID not in bag.dags:
-        raise InfluenceError(f"{DAGS_DIR / 'influence_daily.py'}: defines no DAG {DAG_ID!r}")
-    return bag.dags[DAG_ID]
+    if dag_id not in bag.dags:
+        raise InfluenceError(f"{dag_file}: defines no DAG {dag_id!r}")
+    return bag.dags[dag_id]
 
 
 def _ensure_pool() -> None:
@@ -276,6 +285,110 @@ def run_days(start: dt.date, end: dt.date, sources: list[str]) -> int:
         f"{stage_seconds / len(progress):.1f}s in pipeline stages + {(day_seconds - stage_seconds) / len(progress):.1f}s "
         "Airflow orchestration (dag.test scheduling, task setup, XCom)"
     )
+    return 0
+
+
+class _RangeProgress:
+    """Stage states of a backfill run: how many of its days each stage has done, and its wall time."""
+
+    def __init__(self, days: list[dt.date]) -> None:
+        self.days = days
+        self.done: dict[str, int] = {}
+        self.states: dict[str, str] = {}
+        self.first_seen: dict[str, float] = {}
+        self.last_seen: dict[str, float] = {}
+        self.started = time.monotonic()
+
+    def observe(self, run_id: str, stage: str, state: str, message: str) -> None:
+        column = next((c for c in STAGE_COLUMNS if stage == c or stage.startswith(c + "-")), stage)
+        now = time.monotonic()
+        self.first_seen.setdefault(column, now)
+        self.last_seen[column] = now
+        self.states[column] = state
+        if state == "success":
+            once_for_all = column in ("dbt_build", "publish")
+            self.done[column] = len(self.days) if once_for_all else self.done.get(column, 0) + 1
+
+    def stage_seconds(self, column: str) -> float:
+        return self.last_seen.get(column, 0.0) - self.first_seen.get(column, 0.0)
+
+    def cells(self) -> list[str]:
+        cells = [pipeline_span(self.days)]
+        for column in STAGE_COLUMNS:
+            state = self.states.get(column)
+            if state is None:
+                cells.append("[dim]·[/]")
+                continue
+            symbol = _DayProgress.SYMBOLS.get(state, state)
+            done = min(len(self.days), self.done.get(column, 0))
+            cells.append(f"{symbol} {done}/{len(self.days)} {self.stage_seconds(column):.0f}s")
+        cells.append(f"{time.monotonic() - self.started:.0f}s")
+        return cells
+
+
+def pipeline_span(days: list[dt.date]) -> str:
+    from influence.pipeline import span
+
+    return span(days)
+
+
+def backfill(start: dt.date, end: dt.date, sources: list[str]) -> int:
+    """One run of influence_backfill for the whole range, with a live count of days per stage."""
+    from rich.console import Console
+    from rich.live import Live
+    from rich.table import Table
+
+    from influence import audit, pipeline
+
+    paths = current_paths()
+    days = pipeline.parse_days(start, end)
+    log_file = paths.runs / "logs" / f"influence-backfill-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.log"
+    console = Console(file=sys.stdout, soft_wrap=True, highlight=False)
+    console.print(f"influence backfill {start} → {end} ({len(days)} days), sources: {', '.join(sources)}; log: {log_file}")
+    prepare_airflow()
+    progress = _RangeProgress(days)
+
+    def table() -> Table:
+        grid = Table(box=None, pad_edge=False)
+        for header in ("days", "extract", "raw checks", "dbt build", "mart checks", "publish", "total"):
+            grid.add_column(header)
+        grid.add_row(*progress.cells())
+        return grid
+
+    started = time.monotonic()
+    with _output_to(log_file) as terminal:
+        screen = Console(file=terminal, force_terminal=terminal.isatty(), highlight=False)
+        with Live(table(), console=screen, auto_refresh=screen.is_terminal, refresh_per_second=2, transient=False) as live:
+            dag = _load_dag(BACKFILL_DAG_ID)
+            _ensure_pool()
+
+            def observe(run_id: str, stage: str, state: str, message: str) -> None:
+                progress.observe(run_id, stage, state, message)
+                live.update(table())
+
+            pipeline.add_stage_observer(observe)
+            try:
+                dag_run = dag.test(run_conf={"start": start.isoformat(), "end": end.isoformat(), "sources": sources})
+            finally:
+                pipeline.remove_stage_observer(observe)
+                live.update(table(), refresh=True)
+        screen.print()
+    elapsed = time.monotonic() - started
+    if str(dag_run.state) != "success":
+        failed = [(name, stage) for day in days
+                  for name, stage in audit.read_stage_results(audit.run_directory(paths, day, dag_run.run_id)).items()
+                  if stage.get("status") == "failed"]
+        reason = (f"{failed[0][0]}: {failed[0][1].get('error')}" if failed
+                  else f"Airflow run {dag_run.run_id} ended {dag_run.state}")
+        console.print(f"[red]✗[/] backfill {pipeline.span(days)} failed at {reason}; nothing of it was published", markup=True)
+        console.print(f"  see `influence status`; full log: {log_file}")
+        return 1
+    console.print(
+        f"[green]✓[/] {len(days)} day(s) published in {elapsed:.1f}s ({elapsed / len(days):.2f}s a day) → "
+        f"{paths.published_db} and {paths.published_parquet}/"
+    )
+    console.print("  wall time per stage: " + ", ".join(
+        f"{column} {progress.stage_seconds(column):.1f}s" for column in STAGE_COLUMNS if column in progress.first_seen))
     return 0
 
 

@@ -23,6 +23,7 @@ import duckdb
 import pytest
 
 from influence.settings import PROJECT_ROOT
+from published import assert_same_marts, published_marts
 
 pytestmark = pytest.mark.slow
 
@@ -53,25 +54,6 @@ def run_ok(env: dict[str, str], *arguments: str) -> str:
     done = influence(env, "run", *arguments)
     assert done.returncode == 0, f"influence run {' '.join(arguments)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return done.stdout
-
-
-def published_marts(data_dir: Path) -> dict[str, list[tuple]]:
-    """Every published table except the run audit, rows sorted: what a consumer can see."""
-    with duckdb.connect(str(data_dir / "published" / "influence.duckdb"), read_only=True) as connection:
-        tables = [t for (t,) in connection.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_name <> 'run_audit' ORDER BY 1").fetchall()]
-        return {t: connection.execute(f'SELECT * FROM "{t}" ORDER BY ALL').fetchall() for t in tables}
-
-
-def assert_same_marts(actual: dict[str, list[tuple]], expected: dict[str, list[tuple]]) -> None:
-    """Same tables, same rows, every value bit-identical (doubles included: every sum of doubles in
-    the dbt project is an exact decimal sum, `macros/exact_sum.sql`, so thread order cannot change
-    a last bit). Reports the first differing row of each table."""
-    assert sorted(actual) == sorted(expected)
-    for table in expected:
-        assert len(actual[table]) == len(expected[table]), f"{table}: {len(actual[table])} rows, expected {len(expected[table])}"
-        for got, want in zip(actual[table], expected[table], strict=True):
-            assert got == want, f"{table}: {got} != {want}"
 
 
 def daily_rows(data_dir: Path, days: tuple[str, ...]) -> dict[str, list[tuple]]:

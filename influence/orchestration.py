@@ -1,0 +1,55 @@
+"""What the two DAGs (influence_daily, influence_backfill) share: how a task calls a pipeline step,
+the retry policy and the `sources` parameter. Airflow is imported inside the functions, so this
+module (and a DAG file importing it) stays cheap to import for the DAG processor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+SOURCES = ["higgs", "stackexchange"]
+WAREHOUSE_POOL = "influence_warehouse"
+START_DATE = dt.datetime(2012, 7, 1, tzinfo=dt.UTC)
+
+# Data problems fail a task at once (see `call`); anything unexpected (I/O, a crash) is retried.
+RETRY_POLICY: dict[str, Any] = {
+    "owner": "influence",
+    "retries": 2,
+    "retry_delay": dt.timedelta(minutes=1),
+    "retry_exponential_backoff": 2.0,
+}
+
+
+def call(function: Any, *args: Any) -> Any:
+    """Run a pipeline step. Its own errors (InfluenceError) are final: a bad source file, a failed
+    check or a failing dbt test does not fix itself, and a busy warehouse has already been waited
+    for (INFLUENCE_LOCK_TIMEOUT_SECONDS). Anything unexpected (I/O, a crash) may be retried."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from influence.errors import InfluenceError
+
+    try:
+        return function(*args)
+    except InfluenceError as error:
+        raise AirflowFailException(str(error)) from error
+
+
+def failure_cause(context: Any) -> BaseException | None:
+    """The error that failed the task, unwrapped from the AirflowFailException of `call`."""
+    error = context.get("exception")
+    if error is not None and error.__cause__ is not None:
+        error = error.__cause__
+    return error
+
+
+def sources_param(description: str) -> Any:
+    from airflow.sdk import Param
+
+    return Param(
+        SOURCES,
+        type="array",
+        items={"type": "string", "enum": ["higgs", "stackexchange", "synthetic"]},
+        minItems=1,
+        description=description,
+    )

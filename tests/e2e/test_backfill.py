@@ -1,0 +1,95 @@
+"""The influence_backfill DAG end to end (`influence backfill` → Airflow `dag.test` of one run for
+a range → the `*_days` pipeline steps) on real Stack Exchange days: it publishes exactly what one
+daily run per day publishes, and a failing range publishes nothing and records every day."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from published import assert_same_marts, published_marts
+
+from influence import cli
+from influence.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
+
+FIRST, LAST = "2018-08-28", "2018-09-01"
+DAYS = [(dt.date(2018, 8, 28) + dt.timedelta(days=offset)).isoformat() for offset in range(5)]
+SAMPLES = PROJECT_ROOT / "data" / "samples"
+
+
+def run_in_process(command: str, data_dir: Path, *arguments: str) -> int:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("INFLUENCE_DATA_DIR", str(data_dir))
+        patch.setenv("INFLUENCE_SAMPLES_DIR", str(SAMPLES))
+        return cli.main([command, "--start", FIRST, "--end", LAST, "--source", "stackexchange", *arguments])
+
+
+@pytest.fixture(scope="module")
+def daily_and_backfill(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("backfill")
+    assert run_in_process("run", root / "daily") == 0
+    assert run_in_process("backfill", root / "backfill") == 0
+    return root / "daily", root / "backfill"
+
+
+def test_a_backfill_publishes_exactly_what_daily_runs_publish(daily_and_backfill: tuple[Path, Path]) -> None:
+    daily, backfill = daily_and_backfill
+    marts = published_marts(backfill)
+    assert marts["fct_person_scores"], "nothing published"
+    assert_same_marts(marts, published_marts(daily))
+    parquet = {p.name for p in (backfill / "published" / "parquet" / "fct_person_scores").iterdir()}
+    assert parquet == {f"{day}.parquet" for day in DAYS}
+
+
+def test_a_backfill_audits_every_day_in_one_run(daily_and_backfill: tuple[Path, Path]) -> None:
+    _, backfill = daily_and_backfill
+    with duckdb.connect(str(backfill / "published" / "influence.duckdb"), read_only=True) as connection:
+        rows = connection.execute(
+            "SELECT CAST(day AS VARCHAR), status, run_id, persons_scored, checks_passed, stage_seconds, data_docs "
+            "FROM run_audit ORDER BY day").fetchall()
+    assert [(day, status) for day, status, *_ in rows] == [(day, "published") for day in DAYS]
+    assert len({run_id for _, _, run_id, *_ in rows}) == 1, "one Airflow run for the range"
+    for day, _, _, persons, checks, stage_seconds, docs in rows:
+        assert persons > 0 and checks > 100, day
+        assert set(stage_seconds) == {"extract-stackexchange", "validate_raw", "dbt_build", "validate_marts", "publish"}, day
+        assert all(Path(page).is_file() for page in docs), day
+        assert any(f"gx_data_docs/{day}/raw" in page for page in docs), day
+    # the history tests ran once, over every day of the range (not five times over the first)
+    compiled = backfill / "runs" / "dbt_target" / "run" / "influence" / "tests" / "assert_person_score_not_below_its_accounts.sql"
+    assert f"between date '{FIRST}' and date '{LAST}'" in compiled.read_text()
+
+
+def test_a_failing_backfill_publishes_nothing_and_records_every_day(tmp_path: Path) -> None:
+    samples = tmp_path / "samples"
+    site = samples / "stackexchange" / "quantumcomputing"
+    site.mkdir(parents=True)
+    (samples / "higgs").symlink_to(SAMPLES / "higgs")
+    (samples / "stackexchange" / "conlang").symlink_to(SAMPLES / "stackexchange" / "conlang")
+    for dump in ("Comments", "Users", "Votes"):
+        (site / f"{dump}.xml.gz").symlink_to(SAMPLES / "stackexchange" / "quantumcomputing" / f"{dump}.xml.gz")
+    bad_posts = PROJECT_ROOT / "tests" / "bad_inputs" / "stackexchange" / "posts_truncated_gzip" / "Posts.xml.gz"
+    (site / "Posts.xml.gz").symlink_to(bad_posts)
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("INFLUENCE_")}
+    environment.update(INFLUENCE_DATA_DIR=str(tmp_path / "data"), INFLUENCE_SAMPLES_DIR=str(samples))
+
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("influence")), "backfill", "--start", FIRST, "--end", LAST,
+         "--source", "stackexchange"], env=environment, capture_output=True, text=True, timeout=600, check=False)
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    failure = next(line for line in done.stdout.splitlines() if "failed at" in line)
+    assert f"backfill {FIRST}..{LAST} failed at extract-stackexchange" in failure
+    assert "Posts.xml.gz" in failure and "unreadable gzip" in failure and "nothing of it was published" in failure
+    with duckdb.connect(str(tmp_path / "data" / "published" / "influence.duckdb"), read_only=True) as connection:
+        assert connection.execute(
+            "SELECT CAST(day AS VARCHAR), status, failed_stage FROM run_audit ORDER BY day").fetchall() == [
+            (day, "failed", "extract") for day in DAYS]
+        tables = {name for (name,) in connection.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert tables == {"run_audit"}
