@@ -31,7 +31,6 @@ import json
 import math
 import os
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -42,7 +41,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from influence.errors import DbtBuildError, InfluenceError
+from influence.errors import InfluenceError
 from influence.settings import DBT_PROJECT_DIR, MODEL_VERSION, PROJECT_ROOT, Paths, paths
 
 NETWORK = "twitter"
@@ -502,54 +501,20 @@ def extract_week(scenario: Paths, on_day: Callable[[datetime.date], None] = lamb
         on_day(day)
 
 
-def dbt_build_day(scenario: Paths, day: datetime.date) -> float:
-    """``dbt build`` of one day into the scenario's warehouse, in a child process with the
-    scenario's paths, its own target/log directories (so two scenarios can build at once) and
-    without the unit tests (they do not depend on data; ``make test`` runs them). Returns seconds."""
-    dbt_executable = Path(sys.executable).with_name("dbt")
-    artefacts = scenario.runs / "dbt"
-    log_file = scenario.runs / "logs" / f"dbt-build-{day.isoformat()}.log"
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    scenario.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    command = [
-        str(dbt_executable), "build",
-        "--project-dir", str(DBT_PROJECT_DIR),
-        "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target-path", str(artefacts / "target"),
-        "--log-path", str(artefacts / "logs"),
-        "--vars", json.dumps({"run_date": day.isoformat()}),
-        "--exclude", "test_type:unit",
-    ]  # fmt: skip
-    environment = {**os.environ, **scenario.env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
-    started = time.monotonic()
-    with log_file.open("w") as log:
-        completed = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=environment, cwd=DBT_PROJECT_DIR)
-    if completed.returncode != 0:
-        raise DbtBuildError(f"dbt build for {day} in {scenario.warehouse.parent.parent.name} failed: {_first_failure(log_file)} (log: {log_file})")
-    return time.monotonic() - started
+def build_week(scenario: Paths, fingerprint: str) -> None:
+    """Build the week from scratch into an empty warehouse with the pipeline's own dbt steps
+    (`influence.dbt.build_days`, as a backfill of the week: each day in order, then the history
+    tests once), without the dbt unit tests (they do not depend on data; `make test` runs them)."""
+    from influence.dbt import build_days
 
-
-def _first_failure(log_file: Path) -> str:
-    """The first line of dbt's output that names what failed."""
-    for line in log_file.read_text(errors="replace").splitlines():
-        stripped = line.strip()
-        if any(marker in stripped for marker in ("Failure in", "Error in", "Runtime Error", "Compilation Error", "Database Error", " ERROR ")):
-            return stripped[:300]
-    return "see the log"
-
-
-def build_week(scenario: Paths, fingerprint: str, on_day: Callable[[datetime.date], None] = lambda day: None) -> None:
-    """Build the week from scratch (an empty warehouse: day by day, as the daily DAG would)."""
     if scenario.warehouse.exists():
         scenario.warehouse.unlink()
     stamp = _stamp_path(scenario)
     if stamp.exists():
         stamp.unlink()
-    seconds: dict[str, float] = {}
-    for day in WEEK:
-        seconds[day.isoformat()] = round(dbt_build_day(scenario, day), 1)
-        on_day(day)
-    _write_stamp(scenario, fingerprint, seconds)
+    scenario.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    result = build_days(WEEK, scenario, scenario.runs / "dbt_week")
+    _write_stamp(scenario, fingerprint, {day.isoformat(): round(seconds, 1) for day, seconds in result.day_seconds.items()})
 
 
 def prepare_scenario_raw(clean: Paths, scenario: Paths, plans: Sequence[InjectionPlan]) -> int:
@@ -1310,13 +1275,13 @@ def render_report(evaluation: Evaluation, plots: dict[str, Path], report_path: P
     add("")
     add(f"The Higgs sample (SNAP, Twitter, {WEEK[0]}..{WEEK[-1]}) is extracted with `extractors.extract` (with the "
         f"Stack Exchange partitions of the same days, empty, as the daily run writes them) into a scratch "
-        f"directory (`data/evaluation/<scenario>/`, never the published data) and built with "
-        f"`dbt build --vars '{{run_date: D}}' --exclude test_type:unit` for each day in order, exactly as the daily "
-        f"run does (`influence.dbt.build_day`), but without Airflow (the dbt unit tests do not depend on data and run in "
-        f"`make test`). Three builds: "
+        f"directory (`data/evaluation/<scenario>/`, never the published data) and built with the pipeline's dbt "
+        f"steps (`influence.dbt.build_days`: each day built in order with `--vars '{{run_date: D}}'`, then the "
+        f"history tests once over the week, as a backfill of the week does), without Airflow and without the dbt unit "
+        f"tests (they do not depend on data and run in `make test`). Three builds: "
         f"`clean`, `ring`, `genuine`; the two injected ones run side by side.")  # fmt: skip
     add("")
-    add("| scenario | dbt build seconds per day |")
+    add("| scenario | dbt seconds per day (its own build; the one parse and the history tests are shared) |")
     add("|---|---|")
     for scenario, seconds in evaluation.build_seconds.items():
         add(f"| {scenario} | {', '.join(f'{s:.0f}' for s in seconds.values()) or 'cached'} |")
@@ -1511,8 +1476,9 @@ def run(fresh: bool = False, reuse: bool = False, report_path: Path = REPORT_PAT
                     shutil.rmtree(directory)
             task = progress.add_task("extract Higgs week (clean)", total=len(WEEK))
             extract_week(clean, lambda day: progress.advance(task))
-            task = progress.add_task("dbt build clean, day by day", total=len(WEEK))
-            build_week(clean, fingerprint, lambda day: progress.advance(task))
+            task = progress.add_task("dbt build clean (7 days, one process)", total=1)
+            build_week(clean, fingerprint)
+            progress.advance(task)
             rebuilt.append("clean")
         else:
             console.print(f"clean build is current (fingerprint {fingerprint}): reusing {clean.warehouse}")
@@ -1544,8 +1510,9 @@ def run(fresh: bool = False, reuse: bool = False, report_path: Path = REPORT_PAT
         def rebuild(scenario: str) -> None:
             scenario_dir, scenario_fingerprint = jobs[scenario]
             prepare_scenario_raw(clean, scenario_dir, plans[scenario])
-            task = progress.add_task(f"dbt build {scenario} (injected)", total=len(WEEK))
-            build_week(scenario_dir, scenario_fingerprint, lambda day: progress.advance(task))
+            task = progress.add_task(f"dbt build {scenario} (injected)", total=1)
+            build_week(scenario_dir, scenario_fingerprint)
+            progress.advance(task)
 
         # The two injected builds are independent: one per core.
         with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:

@@ -43,6 +43,7 @@ from influence.settings import Paths, paths as current_paths
 KNOWN_SOURCES = ("higgs", "stackexchange", "synthetic")
 DEFAULT_SOURCES = ("higgs", "stackexchange")
 DEFAULT_LOCK_TIMEOUT_SECONDS = 900.0
+MIN_DAYS_FOR_WORKERS = 4
 
 
 class StaleBuildError(InfluenceError):
@@ -303,7 +304,8 @@ def _for_each_day(step: Callable[[dt.date, str, Paths], dict[str, Any]], days: S
     days not started and is raised."""
     days = sorted(days)
     workers = min(len(days), _check_workers())
-    if workers <= 1:
+    # a worker first imports GX (4-6 s): for a few days the calling process is as fast
+    if workers <= 1 or len(days) < MIN_DAYS_FOR_WORKERS:
         return [step(day, run_id, paths) for day in days]
     import multiprocessing
     from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait

@@ -310,9 +310,9 @@ def test_checks_of_several_days_run_in_worker_processes_and_a_failure_stops_the_
     data_paths: Paths, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("INFLUENCE_CHECK_WORKERS", "2")
-    days = [dt.date(2012, 7, day) for day in (3, 1, 2)]
+    days = [dt.date(2012, 7, day) for day in (3, 1, 2, 5)]
     results = pipeline._for_each_day(check_day_or_fail_on_the_4th, days, "range-run", data_paths, "validate_raw")
-    assert [r["day"] for r in results] == ["2012-07-01", "2012-07-02", "2012-07-03"]  # in day order
+    assert [r["day"] for r in results] == ["2012-07-01", "2012-07-02", "2012-07-03", "2012-07-05"]  # in day order
     assert os.getpid() not in {r["worker"] for r in results}
 
     days = [dt.date(2012, 7, day) for day in range(1, 9)]
