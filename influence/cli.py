@@ -313,7 +313,9 @@ class _RangeProgress:
         return self.last_seen.get(column, 0.0) - self.first_seen.get(column, 0.0)
 
     def cells(self) -> list[str]:
-        cells = [pipeline_span(self.days)]
+        from influence.pipeline import span
+
+        cells = [span(self.days)]
         for column in STAGE_COLUMNS:
             state = self.states.get(column)
             if state is None:
@@ -324,12 +326,6 @@ class _RangeProgress:
             cells.append(f"{symbol} {done}/{len(self.days)} {self.stage_seconds(column):.0f}s")
         cells.append(f"{time.monotonic() - self.started:.0f}s")
         return cells
-
-
-def pipeline_span(days: list[dt.date]) -> str:
-    from influence.pipeline import span
-
-    return span(days)
 
 
 def backfill(start: dt.date, end: dt.date, sources: list[str]) -> int:
