@@ -113,6 +113,17 @@ class DbtWorld:
             failures = [line for line in completed.stdout.splitlines() if "ERROR" in line or "FAIL" in line]
             raise AssertionError(f"dbt build {day} failed: {failures or completed.stdout[-2000:]}")
 
+    def test(self, *selection: str, **dbt_vars: Any) -> subprocess.CompletedProcess[str]:
+        """`dbt test` of the built warehouse (e.g. the history tests over several days, with
+        `run_date` and `test_start_date` in `dbt_vars`); the caller checks the outcome."""
+        env = {**os.environ, "INFLUENCE_RAW_DIR": str(self.raw), "INFLUENCE_WAREHOUSE": str(self.warehouse),
+               "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        return subprocess.run(
+            [str(DBT_EXECUTABLE), "test", "--project-dir", str(self.project_dir),
+             "--profiles-dir", str(self.project_dir), "--target-path", str(self.root / "target"),
+             "--log-path", str(self.root / "logs"), "--vars", json.dumps(dbt_vars), *selection],
+            env=env, capture_output=True, text=True, check=False)
+
     def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         with duckdb.connect(str(self.warehouse), read_only=True) as connection:
             return connection.execute(sql, list(params)).fetchall()

@@ -3,8 +3,11 @@ semantics (property 8). The anti-gaming experiment on real days is test_model_an
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
 from dbt_world import JULY, DbtWorld, extract_days
@@ -63,3 +66,25 @@ def test_scale_semantics_on_real_data(two_higgs_days: DbtWorld) -> None:
                  / (max(raw_score) filter (where decile = 10) - min(raw_score) filter (where decile = 10))
         from ranked""", JULY[1])[0]
     assert top_slope < bottom_slope
+
+
+@pytest.mark.slow
+def test_history_tests_over_two_days_catch_a_count_error_on_either_day(two_higgs_days: DbtWorld, tmp_path: Path) -> None:
+    """A backfill tests its days together: a score row missing on one day and one too many on the
+    other must still fail the one-score-per-account test, not cancel out in a total."""
+    world = DbtWorld(tmp_path / "world")
+    world.root.mkdir()
+    shutil.copytree(two_higgs_days.raw, world.raw)
+    shutil.copyfile(two_higgs_days.warehouse, world.warehouse)
+    days = {"test_start_date": JULY[0].isoformat(), "run_date": JULY[1].isoformat()}
+    selection = ("--select", "test_name:row_count_matches")
+
+    assert world.test(*selection, **days).returncode == 0
+    with duckdb.connect(str(world.warehouse)) as connection:
+        connection.execute("""delete from marts.fct_network_scores where rowid =
+                              (select min(rowid) from marts.fct_network_scores where score_date = ?)""", [JULY[0]])
+        connection.execute("insert into marts.fct_network_scores select * from marts.fct_network_scores "
+                           "where score_date = ? limit 1", [JULY[1]])
+    tampered = world.test(*selection, **days)
+    assert tampered.returncode == 1
+    assert "FAIL 2 row_count_matches_fct_network_scores" in tampered.stdout
