@@ -34,6 +34,7 @@ from influence.settings import DAGS_DIR, PROJECT_ROOT, Paths, paths as current_p
 DAILY_DAG_ID = "influence_daily"
 BACKFILL_DAG_ID = "influence_backfill"
 STAGE_COLUMNS = ("extract", "validate_raw", "dbt_build", "validate_marts", "publish")
+STAGE_HEADERS = ("extract", "raw checks", "dbt build", "mart checks", "publish", "total")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,8 +150,10 @@ def _load_dag(dag_id: str = DAILY_DAG_ID) -> Any:
 def _ensure_pool() -> None:
     from airflow.models.pool import Pool
 
+    from influence.orchestration import WAREHOUSE_POOL
+
     Pool.create_or_update_pool(
-        name="influence_warehouse", slots=1,
+        name=WAREHOUSE_POOL, slots=1,
         description="One writer at a time on the DuckDB working warehouse", include_deferred=False,
     )
 
@@ -224,12 +227,14 @@ def run_days(start: dt.date, end: dt.date, sources: list[str]) -> int:
     console = Console(file=sys.stdout, soft_wrap=True, highlight=False)
     console.print(f"influence run {start} → {end}, sources: {', '.join(sources)}; log: {log_file}")
     prepare_airflow()
-    days = [start + dt.timedelta(days=offset) for offset in range((end - start).days + 1)]
+    from influence.pipeline import parse_days
+
+    days = parse_days(start, end)
     progress: list[_DayProgress] = []
 
     def table() -> Table:
         grid = Table(box=None, pad_edge=False)
-        for header in ("day", "extract", "raw checks", "dbt build", "mart checks", "publish", "total"):
+        for header in ("day", *STAGE_HEADERS):
             grid.add_column(header)
         for day_progress in progress:
             grid.add_row(*day_progress.cells())
@@ -334,7 +339,7 @@ def backfill(start: dt.date, end: dt.date, sources: list[str]) -> int:
     from rich.live import Live
     from rich.table import Table
 
-    from influence import audit, pipeline
+    from influence import pipeline
 
     paths = current_paths()
     days = pipeline.parse_days(start, end)
@@ -346,7 +351,7 @@ def backfill(start: dt.date, end: dt.date, sources: list[str]) -> int:
 
     def table() -> Table:
         grid = Table(box=None, pad_edge=False)
-        for header in ("days", "extract", "raw checks", "dbt build", "mart checks", "publish", "total"):
+        for header in ("days", *STAGE_HEADERS):
             grid.add_column(header)
         grid.add_row(*progress.cells())
         return grid
@@ -371,11 +376,7 @@ def backfill(start: dt.date, end: dt.date, sources: list[str]) -> int:
         screen.print()
     elapsed = time.monotonic() - started
     if str(dag_run.state) != "success":
-        failed = [(name, stage) for day in days
-                  for name, stage in audit.read_stage_results(audit.run_directory(paths, day, dag_run.run_id)).items()
-                  if stage.get("status") == "failed"]
-        reason = (f"{failed[0][0]}: {failed[0][1].get('error')}" if failed
-                  else f"Airflow run {dag_run.run_id} ended {dag_run.state}")
+        reason = _first_failed_stage(paths, days, dag_run.run_id) or f"Airflow run {dag_run.run_id} ended {dag_run.state}"
         console.print(f"[red]✗[/] backfill {pipeline.span(days)} failed at {reason}; nothing of it was published", markup=True)
         console.print(f"  see `influence status`; full log: {log_file}")
         return 1
@@ -388,9 +389,19 @@ def backfill(start: dt.date, end: dt.date, sources: list[str]) -> int:
     return 0
 
 
+def _first_failed_stage(paths: Paths, days: list[dt.date], run_id: str) -> str | None:
+    """`<stage>: <error>` of the first failed stage the run recorded for its days, if any."""
+    from influence import audit
+
+    for day in days:
+        for name, stage in audit.read_stage_results(audit.run_directory(paths, day, run_id)).items():
+            if stage.get("status") == "failed":
+                return f"{name}: {stage.get('error')}"
+    return None
+
+
 def _run_one_day(dag: Any, day: dt.date, sources: list[str], paths: Paths) -> str | None:
     """Run the DAG for the data interval [day, day+1); return a one-line failure, or None."""
-    from influence import audit
 
     # A manual run's data interval is the last complete interval before its logical date, so the
     # logical date day+1 00:00 UTC gives the interval [day, day+1): the same day a scheduled run
@@ -402,11 +413,9 @@ def _run_one_day(dag: Any, day: dt.date, sources: list[str], paths: Paths) -> st
         return f"{day}: Airflow gave data interval {interval_start}..{dag_run.data_interval_end}, expected {day}"
     if str(dag_run.state) == "success":
         return None
-    stages = audit.read_stage_results(audit.run_directory(paths, day, dag_run.run_id))
-    failed = [(name, stage) for name, stage in stages.items() if stage.get("status") == "failed"]
+    failed = _first_failed_stage(paths, [day], dag_run.run_id)
     if failed:
-        name, stage = failed[0]
-        return f"{day} failed at {name}: {stage.get('error')}"
+        return f"{day} failed at {failed}"
     unfinished = [task.task_id for task in dag_run.get_task_instances() if str(task.state) != "success"]
     return f"{day} failed: Airflow run {dag_run.run_id} ended {dag_run.state} (tasks not successful: {', '.join(unfinished)})"
 

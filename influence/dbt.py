@@ -82,11 +82,6 @@ def docs_page(paths: Paths, day: dt.date) -> Path:
     return paths.runs / "dbt_docs" / day.isoformat() / "index.html"
 
 
-def build_day(day: dt.date, paths: Paths, run_dir: Path, extra_vars: dict[str, Any] | None = None) -> DbtBuildResult:
-    """Build and test one day; see `build_days`."""
-    return build_days([day], paths, run_dir, extra_vars)
-
-
 def build_days(days: Sequence[dt.date], paths: Paths, run_dir: Path,
                extra_vars: dict[str, Any] | None = None) -> DbtBuildResult:
     """Build the days in order, then test them (see the module docstring) and write the docs page
