@@ -407,7 +407,7 @@ def _validate_marts_of_day(day: dt.date, run_id: str, paths: Paths) -> dict[str,
 def publish(day: dt.date, run_id: str, paths: Paths | None = None) -> dict[str, Any]:
     """Swap the audited marts and the run audit into the published DuckDB file and Parquet mirror."""
     summary = publish_days([day], run_id, paths)
-    return {**summary, "persons_scored": summary["persons_scored"][day.isoformat()]}
+    return {**summary, "persons_scored": summary["persons_scored"].get(day.isoformat())}
 
 
 def publish_days(days: Sequence[dt.date], run_id: str, paths: Paths | None = None) -> dict[str, Any]:
