@@ -19,6 +19,7 @@
         u_k = (1 - d)/N + d * dangling_{k-1}/N, so they are kept as one value per network and only
         accounts with incoming edges ("core") are iterated: the same result, a fraction of the work. -#}
     {%- set nodes = pagerank_work_relation('nodes') -%}
+    {%- set weighted_edges = pagerank_work_relation('weighted_edges') -%}
     {%- set edges = pagerank_work_relation('edges') -%}
     {%- set rank = pagerank_work_relation('rank') -%}
     {%- set next_rank = pagerank_work_relation('next_rank') -%}
@@ -30,32 +31,50 @@
     {%- set max_iterations = var('pagerank_max_iterations') | int -%}
 
     {%- call statement('pagerank_graph') %}
+        -- The edge query runs once: the nodes and the edges below both read it, and re-running it
+        -- (a filter of the whole decayed state) cost as much as the rest of the set-up.
+        create or replace temp table {{ weighted_edges }} as {{ edges_sql }};
+
+        -- One pass over both ends of every edge instead of two IN-subqueries over all the edges.
         create or replace temp table {{ nodes }} as
-        with weighted_edges as ({{ edges_sql }}),
+        with endpoints as (
+            select network, actor_key as account_key, true as has_out_edge, false as has_in_edge
+            from {{ weighted_edges }}
+            union all
+            select network, target_key, false, true
+            from {{ weighted_edges }}
+        ),
         keys as (
-            select network, actor_key as account_key from weighted_edges
-            union
-            select network, target_key from weighted_edges
+            select network, account_key, bool_or(has_out_edge) as has_out_edge, bool_or(has_in_edge) as has_in_edge
+            from endpoints
+            group by network, account_key
         )
         select
             (row_number() over (order by network, account_key))::integer     as node_id,
             network,
             account_key,
             count(*) over (partition by network)                              as node_count,
-            account_key not in (select actor_key from weighted_edges)         as is_dangling,
-            account_key in (select target_key from weighted_edges)            as is_core
+            not has_out_edge                                                  as is_dangling,
+            has_in_edge                                                       as is_core
         from keys;
 
+        -- An actor's out-weight by aggregation, not a window over every edge (which sorts them all).
         create or replace temp table {{ edges }} as
-        with weighted_edges as ({{ edges_sql }})
+        with out_weight as (
+            select actor_key, {{ exact_sum('weight') }} as total
+            from {{ weighted_edges }}
+            group by actor_key
+        )
         select
-            actor.node_id                                                                       as source_id,
-            actor.is_core                                                                       as source_is_core,
-            target.node_id                                                                      as target_id,
-            weighted_edges.weight / {{ exact_sum('weighted_edges.weight', over='partition by actor.node_id') }} as share
-        from weighted_edges
+            actor.node_id                                  as source_id,
+            actor.is_core                                  as source_is_core,
+            target.node_id                                 as target_id,
+            weighted_edges.weight / out_weight.total       as share
+        from {{ weighted_edges }} as weighted_edges
+        join out_weight using (actor_key)
         join {{ nodes }} as actor  on actor.account_key = weighted_edges.actor_key
         join {{ nodes }} as target on target.account_key = weighted_edges.target_key;
+        drop table {{ weighted_edges }};  -- the edges table holds all the iterations need
 
         -- share of each core account's inflow that comes from leaves (all leaves have one rank)
         create or replace temp table {{ pagerank_work_relation('leaf_inflow') }} as
@@ -161,7 +180,7 @@
 {% endmacro %}
 
 {% macro drop_pagerank_work_tables() %}
-    {%- for suffix in ['nodes', 'edges', 'leaf_inflow', 'start', 'rank', 'next_rank', 'leaf', 'next_leaf', 'result', 'convergence'] %}
+    {%- for suffix in ['weighted_edges', 'nodes', 'edges', 'leaf_inflow', 'start', 'rank', 'next_rank', 'leaf', 'next_leaf', 'result', 'convergence'] %}
     drop table if exists {{ pagerank_work_relation(suffix) }};
     {%- endfor %}
 {% endmacro %}
