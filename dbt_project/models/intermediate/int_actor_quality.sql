@@ -34,37 +34,37 @@ busiest_minute as (
     group by actor_key
 ),
 
+-- every unordered pair engaged in the 7 days, and in which direction(s): one aggregation instead of
+-- a distinct pair list joined to itself twice (reciprocal pairs, outside audience)
 recent_pairs as (
-    select distinct actor_key, target_key
+    select
+        least(actor_key, target_key)            as low_key,
+        greatest(actor_key, target_key)         as high_key,
+        bool_or(actor_key < target_key)         as low_engaged_high,
+        bool_or(actor_key > target_key)         as high_engaged_low
     from {{ ref('int_engagement_pairs_daily') }}
     where activity_date between {{ run_date() }} - interval 6 day and {{ run_date() }}
+    group by low_key, high_key
 ),
 
--- targets of today's actors, and whether each target engaged the actor back (a reciprocal pair)
-actor_targets as (
-    select
-        outgoing.actor_key,
-        count(*)                            as distinct_targets_7d,
-        count(incoming.actor_key)           as reciprocal_targets_7d
-    from recent_pairs as outgoing
-    semi join actions_today on actions_today.actor_key = outgoing.actor_key
-    left join recent_pairs as incoming
-        on incoming.actor_key = outgoing.target_key
-       and incoming.target_key = outgoing.actor_key
-    group by outgoing.actor_key
+-- each pair seen from both of its accounts: did it engage the other, did the other engage it
+pair_ends as (
+    select low_key as actor_key, low_engaged_high as engaged, high_engaged_low as engaged_by from recent_pairs
+    union all
+    select high_key, high_engaged_low, low_engaged_high from recent_pairs
 ),
 
--- engagers of today's actors that the actor did not engage itself: an audience outside any ring
-outside_audience as (
+-- per account that acted today: accounts it engaged, how many of them engaged it back (a
+-- reciprocal pair), and engagers it did not engage itself (an audience outside any ring)
+pair_signals as (
     select
-        received.target_key                 as actor_key,
-        count(*)                            as outside_engagers_7d
-    from recent_pairs as received
-    semi join actions_today on actions_today.actor_key = received.target_key
-    anti join recent_pairs as given
-        on given.actor_key = received.target_key
-       and given.target_key = received.actor_key
-    group by received.target_key
+        actor_key,
+        count(*) filter (where engaged)                         as distinct_targets_7d,
+        count(*) filter (where engaged and engaged_by)          as reciprocal_targets_7d,
+        count(*) filter (where engaged_by and not engaged)      as outside_engagers_7d
+    from pair_ends
+    semi join actions_today using (actor_key)
+    group by actor_key
 ),
 
 signals as (
@@ -73,13 +73,12 @@ signals as (
         actions_today.network,
         actions_today.actions_today,
         busiest_minute.max_actions_per_minute,
-        coalesce(actor_targets.distinct_targets_7d, 0)          as distinct_targets_7d,
-        coalesce(actor_targets.reciprocal_targets_7d, 0)        as reciprocal_targets_7d,
-        coalesce(outside_audience.outside_engagers_7d, 0)       as outside_engagers_7d
+        coalesce(pair_signals.distinct_targets_7d, 0)           as distinct_targets_7d,
+        coalesce(pair_signals.reciprocal_targets_7d, 0)         as reciprocal_targets_7d,
+        coalesce(pair_signals.outside_engagers_7d, 0)           as outside_engagers_7d
     from actions_today
     left join busiest_minute using (actor_key)
-    left join actor_targets using (actor_key)
-    left join outside_audience using (actor_key)
+    left join pair_signals using (actor_key)
 ),
 
 weights as (

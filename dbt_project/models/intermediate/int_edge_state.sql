@@ -50,10 +50,20 @@ today as (
     where pairs.activity_date = {{ run_date() }}
 ),
 
+-- an edge engaged again today adds today's weight to its decayed one (a join keyed on the edge,
+-- cheaper than grouping the whole state by it)
 combined as (
-    select network, actor_key, target_key, sum(weight) as weight, max(last_engaged_date) as last_engaged_date
-    from (select * from previous union all select * from today)
-    group by network, actor_key, target_key
+    select
+        coalesce(previous.network, today.network)                      as network,
+        coalesce(previous.actor_key, today.actor_key)                  as actor_key,
+        coalesce(previous.target_key, today.target_key)                as target_key,
+        coalesce(previous.weight, 0.0) + coalesce(today.weight, 0.0)   as weight,
+        greatest(previous.last_engaged_date, today.last_engaged_date)  as last_engaged_date
+    from previous
+    full outer join today
+        on today.network = previous.network
+       and today.actor_key = previous.actor_key
+       and today.target_key = previous.target_key
 )
 
 select
