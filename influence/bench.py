@@ -34,12 +34,14 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import signal
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -359,6 +361,11 @@ def _save_results(results: dict[str, Any]) -> None:
     os.replace(temporary, BENCH_JSON)
 
 
+def _bench_run_id(scale: str, day: dt.date, repeat: int) -> str:
+    """The run id of one measured repeat of a day (its run directory holds that run's dbt log)."""
+    return f"bench_{scale}_{day.isoformat()}_r{repeat}"
+
+
 def measure_scale(scale: str, *, days: int, repeats: int, dag_days: int, start: dt.date, seed: int,
                   work_dir: Path, results: dict[str, Any], sources: tuple[str, ...] = DEFAULT_SOURCES) -> None:
     """Measure ``days`` consecutive days at ``scale``. A failing stage ends the scale (later days
@@ -382,7 +389,7 @@ def measure_scale(scale: str, *, days: int, repeats: int, dag_days: int, start: 
                 scale_result["in_progress"] = {"day": day.isoformat(), "stages": dict(stages)}
                 _save_results(results)
 
-            runs = [_run_day_staged(paths, env, day, f"bench_{scale}_{day}_r{r}", log_dir, sources, progress)
+            runs = [_run_day_staged(paths, env, day, _bench_run_id(scale, day, r), log_dir, sources, progress)
                     for r in range(repeats)]
             scale_result.pop("in_progress", None)
             summary = {"day": day.isoformat(), "day_number": index + 1,
@@ -455,6 +462,8 @@ def _explain_slowest_model(paths: Paths, scale_result: dict[str, Any]) -> dict[s
     compiled = sorted((paths.runs / "dbt_target" / "compiled").rglob(f"{name}.sql"))
     if not compiled:
         return {**result, "error": "compiled SQL not found"}
+    if _selects_from_macro_work_tables(name, compiled[0].read_text()):
+        return {**result, **_logged_phases(paths, scale_result, slowest)}
     profile_file = paths.runs / f"profile_{name}.json"
     profile_file.unlink(missing_ok=True)  # never report an earlier run's profile
     try:
@@ -497,6 +506,137 @@ def _explain_slowest_model(paths: Paths, scale_result: dict[str, Any]) -> dict[s
     return {**result, "compiled_sql": str(compiled[0]), "total_seconds": profile.get("latency"),
             "operator_count": len(operators), "top_operators": operators[:10],
             "by_operator_type": dict(sorted(by_type.items(), key=lambda item: -item[1]["seconds"]))}
+
+
+# A model like int_pagerank does its work in statements that a macro runs while the model is
+# rendered (into TEMP tables named "<model>__<suffix>", gone when dbt's connection closes); its
+# compiled SQL only selects from them, so it cannot be re-run under the profiler. dbt's debug log
+# has the time of every statement it ran for the node instead.
+
+
+def _selects_from_macro_work_tables(model: str, compiled_sql: str) -> bool:
+    """Whether the compiled SQL reads "<model>__..." work tables: unqualified (no schema before
+    them), which tells them from a model ref that happens to share the prefix."""
+    return re.search(rf'(?<![.\w"])"?{re.escape(model)}__\w', compiled_sql, re.IGNORECASE) is not None
+
+
+def _logged_phases(paths: Paths, scale_result: dict[str, Any], node: str) -> dict[str, Any]:
+    """Per-phase statement timings of ``node`` from the dbt log of the last measured day, taken
+    from the repeat whose node time is the reported median (so the phases match its seconds)."""
+    from influence import audit
+
+    day = scale_result["days"][-1]
+    date = dt.date.fromisoformat(day["day"])
+    repeat = _median_repeat(day, node)
+    log = audit.run_directory(paths, date, _bench_run_id(scale_result["scale"], date, repeat)) / "dbt_logs" / "dbt.log"
+    logged: dict[str, Any] = {"dbt_log": str(log), "repeat": repeat}
+    if not log.is_file():
+        return {**logged, "error": f"dbt log not found: {log}"}
+    statements = _node_statements(log.read_text(encoding="utf-8", errors="replace").splitlines(), node)
+    if not statements:
+        return {**logged, "error": f"no timed statements of {node} in {log}"}
+    phases = _phase_summary(statements, node.split(".")[-1])
+    return {**logged, "statement_count": len(statements),
+            "logged_seconds": round(sum(seconds for _, seconds in statements), 3),
+            "iterations": next((p["statements"] for p in phases if p["phase"] == "iteration"), 0),
+            "phases": phases}
+
+
+def _median_repeat(day: dict[str, Any], node: str) -> int:
+    """Index of the repeat whose time for ``node`` is closest to the day's median."""
+    times = [repeat.get("dbt_build", {}).get("nodes", {}).get(node) for repeat in day.get("raw_repeats", [])]
+    measured = [index for index, seconds in enumerate(times) if seconds is not None]
+    return min(measured, key=lambda index: abs(times[index] - day["dbt_nodes"][node]), default=0)
+
+
+# One event of dbt's debug log: "07:51:00.267745 [debug] [Thread-7 (]: <message>". A statement's
+# message goes on over the next lines (its SQL), which carry no such prefix.
+DBT_LOG_EVENT = re.compile(r"^\d{2}:\d{2}:\d{2}\.\d+ \[\s*\w+\s*\] \[(?P<thread>[^\]]+)\]: (?P<message>.*)$")
+DBT_SQL_STATUS = re.compile(r"SQL status: .* in (?P<seconds>\d+(?:\.\d+)?) seconds")
+# dbt's query comment, /* {"app": "dbt", ...} */, in front of every statement it sends.
+DBT_QUERY_COMMENT = re.compile(r"^\s*/\*.*?\*/", re.DOTALL)
+
+
+def _dbt_log_events(lines: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """(thread, message) of every event of a dbt debug log, continuation lines included."""
+    thread: str | None = None
+    message: list[str] = []
+    for line in lines:
+        event = DBT_LOG_EVENT.match(line)
+        if event is None:
+            message.append(line)
+            continue
+        if thread is not None:
+            yield thread, "\n".join(message)
+        thread, message = event["thread"], [event["message"]]
+    if thread is not None:
+        yield thread, "\n".join(message)
+
+
+def _node_statements(lines: Iterable[str], node: str) -> list[tuple[str, float]]:
+    """(SQL, seconds) of every statement dbt timed for ``node``, in order. Threads interleave in
+    the log, so only the thread that began the node is followed; if the log ran the node more
+    than once, the last run counts."""
+    thread: str | None = None
+    statements: list[tuple[str, float]] = []
+    sent: str | None = None  # the statement sent last, waiting for its "SQL status"
+    for event_thread, message in _dbt_log_events(lines):
+        if message == f"Began running node {node}":
+            thread, statements, sent = event_thread, [], None
+        elif event_thread != thread:
+            continue
+        elif message == f"Finished running node {node}":
+            thread = None
+        elif message.startswith(f"On {node}: "):
+            sent = DBT_QUERY_COMMENT.sub("", message.removeprefix(f"On {node}: ")).strip()
+        elif (status := DBT_SQL_STATUS.match(message)) and sent is not None:
+            statements.append((sent, float(status["seconds"])))
+            sent = None
+    return statements
+
+
+# The phase of a statement that creates a work table, by the suffix of the first table it creates
+# (macros/pagerank.sql); dbt_tmp is the incremental materialization's table of the new rows.
+WORK_TABLE_PHASES = {
+    **dict.fromkeys(("weighted_edges", "nodes", "edges", "leaf_inflow", "start", "rank", "leaf"), "graph set-up"),
+    **dict.fromkeys(("next_leaf", "next_rank"), "iteration"),
+    **dict.fromkeys(("result", "convergence"), "result"),
+    "dbt_tmp": "new rows (dbt temp table)",
+}
+
+
+def _statement_phase(sql: str, model: str) -> str:
+    """What a statement of a macro-driven model does: by the first work table it creates, else by
+    its first SQL keyword."""
+    text = re.sub(r"^(\s*--[^\n]*\n)*\s*", "", sql)  # leading SQL comments
+    name = re.escape(model)
+    created = re.match(rf'create\s+(?:or\s+replace\s+)?temp(?:orary)?\s+table\s+"?{name}__([a-z_]+)', text,
+                       re.IGNORECASE)
+    if created:
+        suffix = created[1].lower().rstrip("_")
+        return WORK_TABLE_PHASES.get(suffix, f"work table __{suffix}")
+    if re.match(r"select\b.*\bl1_delta\b", text, re.IGNORECASE | re.DOTALL):
+        return "convergence check"
+    if re.match(rf'drop\s+table\s+if\s+exists\s+"?{name}__', text, re.IGNORECASE):
+        return "clean-up (post-hook)"
+    if re.match(rf'(drop|alter)\s+table\s+"?{name}__', text, re.IGNORECASE):
+        return "swap"
+    if re.match(r"(delete|insert)\b", text, re.IGNORECASE):
+        return "delete + insert"
+    if re.match(r"(begin|commit|rollback)\b", text, re.IGNORECASE):
+        return "transaction"
+    keyword = re.match(r"\w+", text)
+    return f"other {keyword[0].lower()}" if keyword else "other"
+
+
+def _phase_summary(statements: list[tuple[str, float]], model: str) -> list[dict[str, Any]]:
+    """Statement count, total, min and max seconds per phase, phases in the order they first ran."""
+    phases: dict[str, list[float]] = {}
+    for sql, seconds in statements:
+        phases.setdefault(_statement_phase(sql, model), []).append(seconds)
+    return [{"phase": phase, "statements": len(times), "seconds": round(sum(times), 3),
+             "min_seconds": round(min(times), 3), "max_seconds": round(max(times), 3)}
+            for phase, times in phases.items()]
 
 
 # -------------------------------------------------------------------------------- the extras
@@ -829,7 +969,9 @@ def _scale_section(scale_result: dict[str, Any]) -> list[str]:
         lines.append(f"| `{node.split('.')[-1]}` | {seconds:.2f} | {seconds / node_total:.0%} |" if node_total else "")
     lines.append("")
     plan = scale_result.get("slowest_model_plan")
-    if plan:
+    if plan and "dbt_log" in plan:
+        lines += _logged_phase_lines(plan)
+    elif plan:
         lines += [
             f"EXPLAIN ANALYZE of the slowest model, `{plan['model'].split('.')[-1]}` ({plan['seconds']:.2f} s in dbt), "
             f"re-run read-only on the {scale} warehouse after the last day: total {_fmt(plan.get('total_seconds'), 2)} s; "
@@ -848,6 +990,39 @@ def _scale_section(scale_result: dict[str, Any]) -> list[str]:
             lines.append(f"\n{plan['error']}")
         lines.append("")
     return lines
+
+
+def _logged_phase_lines(plan: dict[str, Any]) -> list[str]:
+    """The slowest model's statements by phase, for a model whose work a macro runs (no profile)."""
+    name = plan["model"].split(".")[-1]
+    why = ("Not re-run under EXPLAIN ANALYZE: its compiled SQL only selects from the temp tables the macro "
+           "built, which are gone after dbt's run.")
+    if plan.get("error"):
+        return [f"Slowest model, `{name}` ({plan['seconds']:.2f} s in dbt). {why}", "", plan["error"], ""]
+    lines = [(f"Slowest model, `{name}` ({plan['seconds']:.2f} s in dbt): {name} runs in {plan['statement_count']} "
+              "statements from a macro; dbt's log timings per phase:"),
+             "", "| phase | statements | seconds | max s | share of the model |", "|---|---|---|---|---|"]
+    for phase in plan["phases"]:
+        share = f"{phase['seconds'] / plan['seconds']:.0%}" if plan["seconds"] else "–"
+        lines.append(f"| {phase['phase']} | {phase['statements']} | {phase['seconds']:.2f} | "
+                     f"{phase['max_seconds']:.2f} | {share} |")
+    log = Path(plan["dbt_log"])
+    shown = log.relative_to(PROJECT_ROOT) if log.is_relative_to(PROJECT_ROOT) else log
+    lines += ["", (f"{plan['iterations']} iterations; the statements add up to {plan['logged_seconds']:.2f} s "
+                   f"(repeat r{plan['repeat']} of the last day, `{shown}`). {why}"), ""]
+    return lines
+
+
+def _phase_digest(plan: dict[str, Any]) -> str:
+    """The biggest phase and the iterations in one line, e.g. "graph set-up 18.9 s of 32.0 s;
+    6 iterations of 1.8–2.0 s (11.4 s)"."""
+    biggest = max(plan["phases"], key=lambda phase: phase["seconds"])
+    parts = [f"{biggest['phase']} {biggest['seconds']:.1f} s of {plan['seconds']:.1f} s"]
+    iteration = next((phase for phase in plan["phases"] if phase["phase"] == "iteration"), None)
+    if iteration:
+        parts.append(f"{iteration['statements']} iterations of {iteration['min_seconds']:.1f}–"
+                     f"{iteration['max_seconds']:.1f} s ({iteration['seconds']:.1f} s)")
+    return "; ".join(parts)
 
 
 def _findings_section(results: dict[str, Any]) -> list[str]:
@@ -912,6 +1087,11 @@ def _findings_section(results: dict[str, Any]) -> list[str]:
             f"**Profile of `{plan['model'].split('.')[-1]}` at {biggest_scale}**: its most expensive operator is "
             f"{top['operator']} ({top['seconds']:.1f} s of {_fmt(plan.get('total_seconds'))} s, {top['rows']:,} rows: "
             f"{top['detail'][:120]})."
+        )
+    elif plan.get("phases"):
+        fixes.append(
+            f"**Profile of `{plan['model'].split('.')[-1]}` at {biggest_scale}** (dbt's log of its "
+            f"{plan['statement_count']} statements, run from a macro): {_phase_digest(plan)}."
         )
     dags = [d["dag"] for _, r in measured for d in r["days"] if "dag" in d]
     if dags:
