@@ -1,8 +1,13 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['state_date', 'model_version']) }}
+{{ config(
+    materialized='incremental', incremental_strategy='delete+insert', unique_key=['state_date', 'model_version'],
+    pre_hook="{{ check_previous_edge_state_is_kept() }}",
+    post_hook="{{ prune_edge_states() }}"
+) }}
 -- The decayed engagement graph as of the run day: edge actor -> target with weight
 --   w(D) = w(previous state day) * decay(gap) + (1 + ln(scored events today)) * authenticity(actor, D).
 -- An edge leaves the graph after inactivity_dropout_days without engagement. Maintained from the
--- previous day's state, so day N costs what day 2 costs. Feeds int_pagerank.
+-- previous day's state, never from the raw history; only the states of the last
+-- edge_state_days_kept built days are kept (macros/edge_state_retention.sql). Feeds int_pagerank.
 with params as (
     select * from {{ ref('int_model_parameters') }}
 ),
