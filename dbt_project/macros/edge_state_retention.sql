@@ -1,13 +1,14 @@
 {#- int_edge_state keeps the decayed states of the last edge_state_days_kept built days of a model
     version and deletes older ones (post-hook). Each state holds the whole 90-day graph and the next
-    day reads only the latest, so keeping every day's state grew the warehouse by the whole graph
+    day reads only the latest: keeping every day's state would grow the warehouse by the whole graph
     every day (M scale: 157M edge rows after 10 days, for a 26M-edge graph). -#}
 
-{#- Pre-hook: the run day builds on the latest earlier state. If there is none although accounts
-    engaged inside the window before the run day, that state was pruned (an old day is being
-    rebuilt): fail, rather than silently start from an empty graph. -#}
-{% macro check_previous_edge_state_is_kept() %}
-    {%- if is_incremental() %}
+{#- Post-hook, before the pruning: the run day builds on the latest earlier state. If there was none
+    although accounts engaged inside the window before the run day, that state had been pruned (an
+    old day is being rebuilt): fail, so the day's transaction is rolled back, rather than keep a
+    graph started from nothing. A post-hook, not a pre-hook: this read before the insert doubled
+    the insert's time (M, day 10: 10 s -> 19.5 s, measured by dbt runs of this model alone). -#}
+{% macro check_previous_edge_state_was_kept() %}
     select
         case
             when not exists (
@@ -25,9 +26,6 @@
                        || 'states of the last {{ var("edge_state_days_kept") }} built days are kept (var '
                        || 'edge_state_days_kept); rebuild from the earliest kept day onwards, in order')
         end
-    {%- else %}
-    select 1  -- the first build has no earlier state to need
-    {%- endif %}
 {% endmacro %}
 
 {#- Post-hook. At least 2 days are kept: a failed day is rebuilt from the state before it, after

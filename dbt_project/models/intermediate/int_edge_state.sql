@@ -1,7 +1,6 @@
 {{ config(
     materialized='incremental', incremental_strategy='delete+insert', unique_key=['state_date', 'model_version'],
-    pre_hook="{{ check_previous_edge_state_is_kept() }}",
-    post_hook="{{ prune_edge_states() }}"
+    post_hook=["{{ check_previous_edge_state_was_kept() }}", "{{ prune_edge_states() }}"]
 ) }}
 -- The decayed engagement graph as of the run day: edge actor -> target with weight
 --   w(D) = w(previous state day) * decay(gap) + (1 + ln(scored events today)) * authenticity(actor, D).
