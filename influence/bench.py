@@ -1025,6 +1025,34 @@ def _phase_digest(plan: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def _growth_finding(scale: str, scale_result: dict[str, Any]) -> str | None:
+    """How the last measured day compares with day 2, and which dbt models and stages grew most
+    (day 2, not day 1: day 1 starts every state from nothing)."""
+    days = scale_result["days"]
+    if len(days) < 3:
+        return None
+    second, last = days[1], days[-1]
+
+    def growth(key: str) -> list[tuple[str, float]]:
+        before, after = second[key], last[key]
+        return sorted(((name, after[name] - before.get(name, 0.0)) for name in after), key=lambda item: -item[1])
+
+    models = [(n.split(".")[-1], g) for n, g in growth("dbt_nodes") if n.startswith("model.") and g >= 1.0][:4]
+    stages = {name: last["stages"][name]["wall_seconds"] - second["stages"][name]["wall_seconds"] for name in STAGES}
+    total_before, total_after = second["total_wall_seconds"], last["total_wall_seconds"]
+    return (
+        f"**Day {last['day_number']} against day 2 at {scale}**: {total_before:.1f} → {total_after:.1f} s "
+        f"(×{total_after / total_before:.2f}). Models that grew most: "
+        + (", ".join(f"`{name}` +{seconds:.1f} s" for name, seconds in models) or "none by a second or more")
+        + f"; mart checks {stages['validate_marts']:+.1f} s, publish {stages['publish']:+.1f} s. The state models read "
+        "the decayed state, which grows until its window is full: the engagement graph keeps every edge engaged "
+        "within 90 days and most of a day's pairs are new (docs/model.md §1), actor quality reads 7 days of pairs, "
+        "and every account engaged within 90 days is scored and checked. Fix, a model change (new model_version): "
+        "drop edges whose decayed weight has fallen below a fraction of one engagement, so the graph stops growing "
+        "early, and iterate PageRank only where the graph changed."
+    )
+
+
 def _findings_section(results: dict[str, Any]) -> list[str]:
     """Where the time goes over all measured scales and what would fix the misses, computed from
     the measurements (so the text stays true when the bench is re-run)."""
@@ -1093,6 +1121,7 @@ def _findings_section(results: dict[str, Any]) -> list[str]:
             f"**Profile of `{plan['model'].split('.')[-1]}` at {biggest_scale}** (dbt's log of its "
             f"{plan['statement_count']} statements, run from a macro): {_phase_digest(plan)}."
         )
+    fixes += [growth for scale, scale_result in measured if (growth := _growth_finding(scale, scale_result))]
     dags = [d["dag"] for _, r in measured for d in r["days"] if "dag" in d]
     if dags:
         worst = max(dags, key=lambda d: d["overhead_share"] or 0)

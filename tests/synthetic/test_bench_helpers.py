@@ -216,3 +216,19 @@ def test_a_missing_dbt_log_is_one_clear_line_in_the_report(tmp_path: Path) -> No
     scale_result["slowest_model_plan"] = plan
     report = bench._scale_section(scale_result)
     assert plan["error"] in report and not any(line.startswith("| phase |") for line in report)
+
+
+def test_growth_from_day_two_names_the_models_and_stages_that_grew() -> None:
+    days = [_day(f"2024-01-0{n}", {"model.influence.int_pagerank": 5.0 * n, "model.influence.stg_events": 3.0,
+                                   "model.influence.int_edge_state": 1.0 + n, "test.influence.unique_x": 9.0 * n}, [])
+            for n in (1, 2, 3, 4)]
+    for number, day in enumerate(days, start=1):
+        day["day_number"] = number
+        day["total_wall_seconds"] = 40.0 + 10.0 * number
+    days[-1]["stages"]["publish"]["wall_seconds"] = 13.0
+    finding = bench._growth_finding("M", {"days": days})
+    assert finding is not None
+    assert finding.startswith("**Day 4 against day 2 at M**: 60.0 → 80.0 s (×1.33). Models that grew most: "
+                              "`int_pagerank` +10.0 s, `int_edge_state` +2.0 s; mart checks +0.0 s, publish +3.0 s.")
+    assert "stg_events" not in finding and "unique_x" not in finding  # flat models and tests are not named
+    assert bench._growth_finding("M", {"days": days[:2]}) is None  # two days show no growth yet
