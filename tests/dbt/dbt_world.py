@@ -21,7 +21,8 @@ import pyarrow.parquet as pq
 
 from extractors import extract
 from extractors.schema import SCHEMAS
-from influence.settings import DBT_PROJECT_DIR, MODEL_VERSION, PROJECT_ROOT
+from influence import dbt
+from influence.settings import DBT_PROJECT_DIR, MODEL_VERSION, PROJECT_ROOT, Paths
 
 DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
 
@@ -96,6 +97,13 @@ class DbtWorld:
             write_partition(self.raw, network, "events", day, by_network.get(network, []))
             write_partition(self.raw, network, "accounts", day, (accounts or {}).get(network, []))
             write_partition(self.raw, network, "identity_links", day, (links or {}).get(network, []))
+
+    def build_range(self, days: list[datetime.date]) -> None:
+        """All `days` in one dbt process, as a backfill builds them (influence.dbt.build_days): one
+        parse instead of one per day, and the same rows as a build per day (tests/e2e/test_backfill.py)."""
+        paths = Paths(samples=SAMPLES, raw=self.raw, quarantine=self.root / "quarantine", warehouse=self.warehouse,
+                      published=self.root / "published", runs=self.root / "runs")
+        dbt.build_days(days, paths, self.root / "runs" / "range")
 
     def build(self, day: datetime.date, *, include_unit_tests: bool = False, **extra_vars: Any) -> None:
         """`dbt build` of `day` in a child process, as the pipeline runs it (a child process, so the
