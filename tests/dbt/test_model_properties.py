@@ -103,8 +103,7 @@ def write_world(world: DbtWorld) -> None:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DbtWorld]:
     crafted = DbtWorld(tmp_path_factory.mktemp("crafted"))
     write_world(crafted)
-    for day in BUILD_DAYS:
-        crafted.build(day)
+    crafted.build_range(list(BUILD_DAYS))
     yield crafted
 
 
