@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -101,9 +101,8 @@ class DbtWorld:
     def build_range(self, days: list[datetime.date]) -> None:
         """All `days` in one dbt process, as a backfill builds them (influence.dbt.build_days): one
         parse instead of one per day, and the same rows as a build per day (tests/e2e/test_backfill.py)."""
-        paths = Paths(samples=SAMPLES, raw=self.raw, quarantine=self.root / "quarantine", warehouse=self.warehouse,
-                      published=self.root / "published", runs=self.root / "runs")
-        dbt.build_days(days, paths, self.root / "runs" / "range")
+        paths = replace(Paths.under(self.root, samples=SAMPLES), warehouse=self.warehouse)
+        dbt.build_days(days, paths, paths.runs / "range")
 
     def build(self, day: datetime.date, *, include_unit_tests: bool = False, **extra_vars: Any) -> None:
         """`dbt build` of `day` in a child process, as the pipeline runs it (a child process, so the
