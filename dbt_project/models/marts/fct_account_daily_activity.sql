@@ -1,7 +1,9 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='activity_date') }}
 -- Plain counts per account and day (no weighting): what the account did and what it received.
 -- Self-interactions are not scored; they are counted here per account.
-with cleaned as (
+-- not materialized: each reader scans the columnar table instead of a materialised copy of every
+-- event (L day 1: 55.0 s materialised, 46.8 s not)
+with cleaned as not materialized (
     select * from {{ ref('int_events_cleaned') }}
 ),
 
