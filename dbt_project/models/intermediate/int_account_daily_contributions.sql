@@ -61,20 +61,25 @@ weighted as (
 two_way as (
     select today.target_key, today.actor_key
     from {{ ref('int_engagement_pairs_daily') }} as today
+    -- a semi join, not a correlated EXISTS: DuckDB ran the EXISTS as a delim join that took a
+    -- quarter of this model at L
+    semi join {{ ref('int_engagement_pairs_daily') }} as back
+        on back.actor_key = today.target_key
+       and back.target_key = today.actor_key
+       and back.activity_date between {{ run_date() }} - interval 6 day and {{ run_date() }}
     where today.activity_date = {{ run_date() }}
-      and exists (
-          select 1 from {{ ref('int_engagement_pairs_daily') }} as back
-          where back.activity_date between {{ run_date() }} - interval 6 day and {{ run_date() }}
-            and back.actor_key = today.target_key
-            and back.target_key = today.actor_key
-      )
 ),
 
+-- every known account that engaged the target today, with its quality: the run day's pairs (the
+-- same events, actors and roles as `weighted`), rather than grouping `weighted` again
 per_actor as (
-    select target_key, actor_key, max(engagement_quality) as engagement_quality
-    from weighted
-    where actor_key is not null
-    group by target_key, actor_key
+    select pairs.target_key, pairs.actor_key, coalesce(quality.engagement_quality, 1.0) as engagement_quality
+    from {{ ref('int_engagement_pairs_daily') }} as pairs
+    left join {{ ref('int_actor_quality') }} as quality
+        on quality.actor_key = pairs.actor_key
+       and quality.activity_date = {{ run_date() }}
+       and quality.model_version = '{{ var("model_version") }}'
+    where pairs.activity_date = {{ run_date() }}
 ),
 
 content as (
