@@ -13,7 +13,7 @@ with params as (
 ),
 
 -- not materialized: read by two CTEs, and materialising tens of millions of events for them cost
--- more than scanning the columnar table three times (L day 1: 122-125 s with, 80-87 s without)
+-- more than scanning the columnar table twice (L day 1: 122-125 s with, 80-87 s without)
 engagements as not materialized (
     select network, actor_key, target_key, target_post_id, factor_role, type_weight
     from {{ ref('int_events_cleaned') }}
