@@ -1102,7 +1102,9 @@ def _findings_section(results: dict[str, Any]) -> list[str]:
         top = ", ".join(f"`{n.split('.')[-1]}` {v:.1f} s" for n, v in models[:3])
         fix = f"**Slowest dbt models at {biggest_scale}**: {top}."
         if any(n.endswith("int_pagerank") for n, _ in models[:3]):
-            fix += (" `int_pagerank` already warm-starts from the previous day's ranks, iterates only the accounts "
+            start = ("starts cold here (the first measured day has no previous ranks; later days warm-start from "
+                     "them)" if len(biggest["days"]) == 1 else "already warm-starts from the previous day's ranks")
+            fix += (f" `int_pagerank` {start}, iterates only the accounts "
                     "with incoming edges and stops at the tolerance (one SQL statement per iteration). What is left "
                     "is re-keying the day's graph by string (numbering every account key, two string joins for the "
                     "edge list) and one join of the edge list per iteration. Fix: integer node ids kept in a table "
