@@ -10,27 +10,25 @@ with params as (
     select * from {{ ref('int_model_parameters') }}
 ),
 
-scored_actions as (
-    select actor_key, network, occurred_at
+-- one pass over the day's scored actions, per actor and minute; the day's count and the busiest
+-- minute both come from it (a separate count per actor was a second full aggregation of the events:
+-- 28.3-28.9 s for the model at L day 1 with it, 21.9-22.9 s without, same rows)
+actions_per_minute as (
+    select actor_key, any_value(network) as network, date_trunc('minute', occurred_at) as minute, count(*) as actions
     from {{ ref('int_events_cleaned') }}
     where actor_key is not null
       and target_key is not null
       and factor_role in ('amplification', 'conversation', 'mentions', 'appreciation', 'audience_only')
+    group by actor_key, minute
 ),
 
 actions_today as (
-    select actor_key, any_value(network) as network, count(*) as actions_today
-    from scored_actions
-    group by actor_key
-),
-
-busiest_minute as (
-    select actor_key, max(actions_in_minute) as max_actions_per_minute
-    from (
-        select actor_key, date_trunc('minute', occurred_at) as minute, count(*) as actions_in_minute
-        from scored_actions
-        group by all
-    )
+    select
+        actor_key,
+        any_value(network)                  as network,
+        sum(actions)::bigint                as actions_today,
+        max(actions)                        as max_actions_per_minute
+    from actions_per_minute
     group by actor_key
 ),
 
@@ -72,12 +70,11 @@ signals as (
         actions_today.actor_key,
         actions_today.network,
         actions_today.actions_today,
-        busiest_minute.max_actions_per_minute,
+        actions_today.max_actions_per_minute,
         coalesce(pair_signals.distinct_targets_7d, 0)           as distinct_targets_7d,
         coalesce(pair_signals.reciprocal_targets_7d, 0)         as reciprocal_targets_7d,
         coalesce(pair_signals.outside_engagers_7d, 0)           as outside_engagers_7d
     from actions_today
-    left join busiest_minute using (actor_key)
     left join pair_signals using (actor_key)
 ),
 
