@@ -1,5 +1,5 @@
 """The dbt unit tests (dbt_project/models/marts/_unit_tests.yml: score mapping, decay and drop-out,
-reactor selectivity, ring discount, change contributions, influence multiplier floor) pass, inside
+reactor selectivity, ring discount, burst discount, change contributions, influence multiplier floor) pass, inside
 a `dbt build` of a day with no events (unit tests need their parent relations to exist, which the
 build creates first)."""
 
@@ -20,6 +20,7 @@ EXPECTED_UNIT_TESTS = {
     "factors_decay_with_the_half_life_and_drop_out_after_90_days",
     "reactor_selectivity_and_outside_audience",
     "reciprocal_ring_is_discounted",
+    "burst_of_actions_in_one_minute_is_discounted",
     "score_change_contributions_sum_to_the_change",
     "influence_multiplier_is_floored_at_the_average_account",
 }
