@@ -42,10 +42,22 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+LOCKED_ATTEMPTS = 3
+
+
 def _airflow(env: dict[str, str], *args: str, timeout: float = 120) -> str:
-    done = subprocess.run(
-        [str(BIN / "airflow"), *args], env=env, capture_output=True, text=True, timeout=timeout
-    )
+    """Run an Airflow CLI command. Even with airflow_sqlite.py's 60 s busy timeout, `backfill create`
+    once failed with SQLite's "database is locked" while the scheduler was writing (a CI run on
+    26 Nov). Airflow treats that error as retryable and rolls the call back, a backfill's partial
+    rows included (`airflow.utils.sqlalchemy.is_lock_not_available_error`), so that one error is
+    retried; any other failure fails at once."""
+    for attempt in range(1, LOCKED_ATTEMPTS + 1):
+        done = subprocess.run(
+            [str(BIN / "airflow"), *args], env=env, capture_output=True, text=True, timeout=timeout
+        )
+        if done.returncode == 0 or "database is locked" not in done.stderr or attempt == LOCKED_ATTEMPTS:
+            break
+        time.sleep(2)
     assert done.returncode == 0, f"airflow {' '.join(args)} failed:\n{done.stderr[-3000:]}"
     return done.stdout
 
