@@ -36,6 +36,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -44,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from influence.errors import DbtBuildError
+from influence.errors import DbtBuildError, DbtProcessKilledError
 from influence.settings import DBT_PROJECT_DIR, Paths
 
 FAILED_STATUSES = {"error", "fail", "runtime error"}
@@ -182,6 +183,11 @@ def _run_subprocess(arguments: list[str], environment: dict[str, str], output_lo
         )
     if completed.returncode == 0:
         return None
+    if completed.returncode < 0:
+        raise DbtProcessKilledError(
+            f"dbt child process killed by {signal.Signals(-completed.returncode).name}"
+            f" (out of memory?); the task is retried (output: {output_log})"
+        )
     if completed.returncode == DOCS_FAILED_EXIT_CODE:
         return "the build passed but dbt docs generate failed"
     error_lines = [

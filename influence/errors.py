@@ -23,3 +23,8 @@ class PublishError(InfluenceError):
 
 class NothingPublishedError(InfluenceError):
     """A consumer command found no published database (or not the asked-for day)."""
+
+
+class DbtProcessKilledError(RuntimeError):
+    """The dbt child process was killed by a signal (the kernel's OOM killer, an operator). Not an
+    InfluenceError: nothing says the day's data is at fault, so the task is retried."""

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from influence import dbt
 from influence.settings import DBT_PROJECT_DIR
 
@@ -39,3 +41,19 @@ def test_day_and_history_steps_run_every_data_test_exactly_once(tmp_path: Path) 
     assert any("stg_higgs__events" in name for name in day_tests)
     assert not any("stg_" in name for name in history_step)
     assert any("fct_person_scores" in name for name in history_step)
+
+
+def test_a_killed_dbt_process_is_retried_not_failed_for_good(tmp_path: Path, monkeypatch) -> None:
+    """The kernel's OOM killer ends the child with SIGKILL: that says nothing about the day's data,
+    so it must not become an InfluenceError (which a DAG task turns into a final failure)."""
+    from influence.errors import DbtProcessKilledError, InfluenceError
+    from influence.orchestration import call
+
+    killed_child = tmp_path / "python"
+    killed_child.write_text("#!/bin/sh\nkill -KILL $$\n")
+    killed_child.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(killed_child))
+
+    with pytest.raises(DbtProcessKilledError, match="SIGKILL") as raised:
+        call(dbt._run_subprocess, [], {}, tmp_path / "dbt_output.log")
+    assert not isinstance(raised.value, InfluenceError)
