@@ -184,7 +184,9 @@ def _parse_into_cache(path: Path, cache_dir: Path) -> None:
             raise SourceError(path, "empty file: no lines (the real export is never empty)")
         flush()
         rejects.finish(valid)
-    except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as error:
+    # not OSError: that would also catch a failed write of the Parquet output (a full disk) and blame
+    # the source file for it
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
         raise SourceError(path, f"unreadable gzip after line {line_no} (truncated or corrupt): {error}") from error
     finally:
         events_writer.close()
