@@ -426,7 +426,7 @@ def _extract_first_day_of_other_sources(paths: Paths, sources: tuple[str, ...]) 
     for source, day in FIRST_SAMPLE_DAY.items():
         if source not in sources:
             extractors.extract(source, day, samples_dir=paths.samples, raw_dir=paths.raw,
-                               quarantine_dir=paths.quarantine)
+                               quarantine_dir=paths.quarantine, cache_dir=paths.extractor_cache)
     if "synthetic" not in sources:
         # One small synthetic day far from any measured one, for a dbt project that reads syn_*.
         synthetic.extract_day(dt.date(2000, 1, 1), raw_dir=paths.raw, quarantine_dir=paths.quarantine, scale="XS")

@@ -251,7 +251,8 @@ def extract(day: dt.date, source: str, run_id: str, paths: Paths | None = None) 
     parse_sources([source])
     with _stage(day, run_id, f"extract-{source}", paths) as details:
         manifests = extractors.extract(
-            source, day, samples_dir=paths.samples, raw_dir=paths.raw, quarantine_dir=paths.quarantine
+            source, day, samples_dir=paths.samples, raw_dir=paths.raw, quarantine_dir=paths.quarantine,
+            cache_dir=paths.extractor_cache,
         )
         details["manifests"] = [json.loads(json.dumps(asdict(m), default=str)) for m in manifests]
         events = {m.network: m.rows_written for m in manifests if m.entity == "events"}

@@ -49,6 +49,12 @@ class Paths:
     def published_parquet(self) -> Path:
         return self.published / "parquet"
 
+    @property
+    def extractor_cache(self) -> Path:
+        """Parsed inputs, one entry per input content (extractors/README.md); under the runs
+        directory, so it follows INFLUENCE_RUNS_DIR and no raw glob can match it."""
+        return self.runs / "cache" / "extractors"
+
     def env(self) -> dict[str, str]:
         """The variables a child process (dbt, a test run) needs to see the same paths."""
         return {
