@@ -218,20 +218,22 @@ def test_killed_publish_leftovers_are_cleaned_and_published_stays_readable(data_
 
 
 def test_second_run_waits_for_the_lock_then_proceeds(data_paths: Paths) -> None:
-    released = threading.Event()
+    # events, not sleeps, order the two threads: a loaded CI machine may start the holder late
+    held, releasing = threading.Event(), threading.Event()
 
     def hold_lock() -> None:
         with pipeline.warehouse_lock(data_paths, "run-A", "dbt_build"):
+            held.set()
             time.sleep(1.0)
-        released.set()
+            releasing.set()
 
     holder = threading.Thread(target=hold_lock)
     holder.start()
-    time.sleep(0.2)
+    assert held.wait(timeout=30)
     started = time.monotonic()
     with pipeline.warehouse_lock(data_paths, "run-B", "dbt_build", timeout_seconds=10):
         waited = time.monotonic() - started
-        assert released.is_set()
+        assert releasing.is_set()
     holder.join()
     assert 0.5 < waited < 5
 
