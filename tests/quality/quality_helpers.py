@@ -46,7 +46,7 @@ SATURATION = 5000
 PERSON_SCORES_SQL = """
 create or replace table marts.fct_person_scores as
 with received as (
-    select cast(occurred_at as date) as score_date,
+    select cast(timezone('UTC', occurred_at) as date) as score_date,  -- the UTC day on any machine
            'twitter:' || target_account_id as person_id,
            count(*) as interactions
     from read_parquet($events)

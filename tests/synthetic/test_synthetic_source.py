@@ -101,10 +101,11 @@ def test_attention_follows_a_power_law(clean_day: Path) -> None:
 
 
 def test_timestamps_are_diurnal_and_inside_the_day(clean_day: Path) -> None:
+    # timezone('UTC', …): hours and dates in UTC whatever the test machine's time zone
     evening, early_morning, outside = duckdb.sql(
-        f"""select count(*) filter (where hour(occurred_at) between 18 and 21),
-                   count(*) filter (where hour(occurred_at) between 6 and 9),
-                   count(*) filter (where occurred_at::date <> DATE '{DAY}')
+        f"""select count(*) filter (where hour(timezone('UTC', occurred_at)) between 18 and 21),
+                   count(*) filter (where hour(timezone('UTC', occurred_at)) between 6 and 9),
+                   count(*) filter (where timezone('UTC', occurred_at)::date <> DATE '{DAY}')
             from '{_events(clean_day, "syn_a")}'"""
     ).fetchone()
     assert outside == 0
@@ -204,7 +205,7 @@ def test_malformed_rows_are_quarantined_with_reasons_and_exact_accounting(tmp_pa
         # The written rows are clean: no row breaks the rules the quarantined ones broke.
         bad_written = duckdb.sql(
             f"""select count(*) from '{_events(tmp_path, manifest.network)}'
-                where actor_account_id is null or occurred_at::date <> DATE '{DAY}'
+                where actor_account_id is null or timezone('UTC', occurred_at)::date <> DATE '{DAY}'
                    or (event_type in ('like', 'reshare', 'reply') and target_post_id is null)"""
         ).fetchone()[0]
         assert bad_written == 0
