@@ -84,13 +84,6 @@ class QualityReport:
     def warnings(self) -> list[CheckResult]:
         return [r for r in self.results if not r.success and r.severity == "warning"]
 
-    def summary(self) -> str:
-        """One line for logs and the run audit."""
-        return (
-            f"{self.stage} {self.day}: {len(self.results)} checks, "
-            f"{len(self.blocking_failures)} blocking, {len(self.warnings)} warnings"
-        )
-
 
 # --------------------------------------------------------------------------- suites
 
@@ -795,7 +788,7 @@ def _validate_mart(validator: _Validator, connection: Any, spec: SuiteSpec, day:
         else:
             run_name = f"{spec.name}@{'missing' if pd.isna(version) else version}"
             same_version = previous[version_column] == version if not pd.isna(version) else previous[version_column].isna()
-            previous_rows = previous[same_version] if version_column in previous.columns else previous
+            previous_rows = previous[same_version]
         results.extend(_validate_mart_version(validator, spec, run_name, rows, previous_rows, day))
     return results
 
@@ -822,14 +815,3 @@ def _validate_mart_version(
             parameters.update(extra)
             context["previous_day"] = f"previous day {len(previous)} rows"
     return _run_suite(validator, run_name, spec, today, len(today), parameters, context) + skipped
-
-
-def describe(report: QualityReport) -> str:
-    """Multi-line text of a report (CLI and logs): failures first, then a count of passes."""
-    lines = [report.summary()]
-    for result in report.blocking_failures + report.warnings:
-        lines.append(f"  {result.severity.upper():7} {result.suite}: {result.check} — {result.observed}")
-    if report.data_docs:
-        lines.append(f"  data docs: {report.data_docs}")
-    return "\n".join(lines)
-
