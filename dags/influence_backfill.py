@@ -11,7 +11,7 @@ from typing import Any
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from influence.orchestration import RETRY_POLICY, START_DATE, WAREHOUSE_POOL, call, failure_cause, sources_param
+from influence.orchestration import BACKFILL_TASK_TIMEOUT, RETRY_POLICY, START_DATE, WAREHOUSE_POOL, call, failure_cause, sources_param
 
 DOC_MD = """
 ### influence_backfill
@@ -66,7 +66,7 @@ def _record_failure(context: Any) -> None:
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,  # DuckDB has one writer, and each day builds on the previous days' scores
-    default_args={**RETRY_POLICY, "on_failure_callback": _record_failure},
+    default_args={**RETRY_POLICY, "execution_timeout": BACKFILL_TASK_TIMEOUT, "on_failure_callback": _record_failure},
     params={
         "start": Param(type="string", pattern=DATE_PATTERN, description="First day (YYYY-MM-DD, UTC)."),
         "end": Param(type="string", pattern=DATE_PATTERN, description="Last day, inclusive."),

@@ -12,7 +12,7 @@ from typing import Any
 
 from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
 
-from influence.orchestration import RETRY_POLICY, START_DATE, WAREHOUSE_POOL, call, failure_cause, sources_param
+from influence.orchestration import DAILY_TASK_TIMEOUT, RETRY_POLICY, START_DATE, WAREHOUSE_POOL, call, failure_cause, sources_param
 
 DOC_MD = """
 ### influence_daily
@@ -38,7 +38,7 @@ Catching up many days? `influence_backfill` runs a range in one run, paying dbt'
 
 Data problems (a bad source file, a failed check, a failing dbt test) and a warehouse still busy
 after the lock wait fail the task at once (`AirflowFailException`): retrying cannot fix them.
-Anything unexpected (I/O errors, a crash) is retried twice. Every run that ends in failure is recorded in `run_audit` with the failing stage
+Anything unexpected (I/O errors, a crash, a killed dbt process, a task over its 2-hour limit) is retried twice. Every run that ends in failure is recorded in `run_audit` with the failing stage
 and a one-line reason; see `influence status`.
 """
 
@@ -63,7 +63,7 @@ def _record_failure(context: Any) -> None:
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,  # DuckDB has one writer, and each day builds on the previous days' scores
-    default_args={**RETRY_POLICY, "on_failure_callback": _record_failure},
+    default_args={**RETRY_POLICY, "execution_timeout": DAILY_TASK_TIMEOUT, "on_failure_callback": _record_failure},
     params={"sources": sources_param(
         "Sources to extract for the day (the others keep their existing raw partitions).")},
     tags=["influence", "daily", "dbt", "duckdb"],

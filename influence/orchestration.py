@@ -20,6 +20,14 @@ RETRY_POLICY: dict[str, Any] = {
     "retry_exponential_backoff": 2.0,
 }
 
+# A hung task (a dbt query that never returns) would otherwise hold the one warehouse slot, and with
+# max_active_runs=1 every later run would wait behind it. Generous limits: the slowest measured day
+# (L scale, 50M events) took ~11 minutes for all its stages (reports/bench.md), and the 175-day Stack
+# Exchange backfill ~9 minutes. On timeout Airflow interrupts the task, subprocess.run kills the dbt
+# child, the warehouse lock is released and the task is retried.
+DAILY_TASK_TIMEOUT = dt.timedelta(hours=2)
+BACKFILL_TASK_TIMEOUT = dt.timedelta(hours=24)
+
 
 def call(function: Any, *args: Any) -> Any:
     """Run a pipeline step. Its own errors (InfluenceError) are final: a bad source file, a failed

@@ -75,6 +75,7 @@ def test_operational_settings(dag) -> None:
     for task in dag.tasks:
         assert task.retries == 2, task.task_id
         assert task.retry_delay >= dt.timedelta(seconds=30), task.task_id
+        assert task.execution_timeout == dt.timedelta(hours=2), task.task_id  # a hung task frees the pool
         assert task.on_failure_callback, task.task_id
     warehouse_tasks = {t.task_id for t in dag.tasks if t.pool == "influence_warehouse"}
     # only the build: a run waiting in it for another run's publish must not block that publish
@@ -127,6 +128,7 @@ def test_backfill_operational_settings(backfill_dag) -> None:
     assert {"start", "end", "sources"} <= set(backfill_dag.params.keys())
     for task in backfill_dag.tasks:
         assert task.retries == 2, task.task_id
+        assert task.execution_timeout == dt.timedelta(hours=24), task.task_id
         assert task.on_failure_callback, task.task_id
     assert {t.task_id for t in backfill_dag.tasks if t.pool == "influence_warehouse"} == {"dbt_build"}
 
