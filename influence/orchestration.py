@@ -8,7 +8,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-SOURCES = ["higgs", "stackexchange"]
+from influence.settings import DEFAULT_SOURCES, KNOWN_SOURCES
+
 WAREHOUSE_POOL = "influence_warehouse"
 START_DATE = dt.datetime(2012, 7, 1, tzinfo=dt.UTC)
 
@@ -55,9 +56,9 @@ def sources_param(description: str) -> Any:
     from airflow.sdk import Param
 
     return Param(
-        SOURCES,
+        list(DEFAULT_SOURCES),
         type="array",
-        items={"type": "string", "enum": ["higgs", "stackexchange", "synthetic"]},
+        items={"type": "string", "enum": list(KNOWN_SOURCES)},
         minItems=1,
         description=description,
     )

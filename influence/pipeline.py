@@ -38,10 +38,8 @@ from typing import Any
 
 from influence import audit
 from influence.errors import InfluenceError, QualityGateError, WarehouseBusyError
-from influence.settings import Paths, paths as current_paths
+from influence.settings import DEFAULT_SOURCES, KNOWN_SOURCES, Paths, paths as current_paths
 
-KNOWN_SOURCES = ("higgs", "stackexchange", "synthetic")
-DEFAULT_SOURCES = ("higgs", "stackexchange")
 DEFAULT_LOCK_TIMEOUT_SECONDS = 900.0
 MIN_DAYS_FOR_WORKERS = 4
 

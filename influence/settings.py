@@ -14,6 +14,11 @@ DAGS_DIR = PROJECT_ROOT / "dags"
 
 MODEL_VERSION = "1.1.0"
 
+# Every source an extractor exists for (extractors.SOURCES, tested), and the ones a run extracts
+# unless told otherwise: the real samples; synthetic data is for the benchmark.
+KNOWN_SOURCES = ("higgs", "stackexchange", "synthetic")
+DEFAULT_SOURCES = ("higgs", "stackexchange")
+
 
 def _path(env_var: str, default: Path) -> Path:
     value = os.environ.get(env_var)

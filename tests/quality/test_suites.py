@@ -17,9 +17,15 @@ from extractors import stackexchange, synthetic
 from extractors.schema import EVENT_TYPES, SCHEMAS
 from influence.errors import InfluenceError
 from influence.quality import RAW_ENTITIES, load_suite, source_of_network, validate_raw
-from influence.settings import EXPECTATIONS_DIR, PROJECT_ROOT
+from influence.settings import EXPECTATIONS_DIR, KNOWN_SOURCES, PROJECT_ROOT
 
-SOURCES = ("higgs", "stackexchange", "synthetic")
+SOURCES = KNOWN_SOURCES
+
+
+def test_every_known_source_has_an_extractor() -> None:
+    import extractors
+
+    assert tuple(extractors.SOURCES) == KNOWN_SOURCES
 
 
 def sql_type_of(arrow_type: pa.DataType) -> str:
