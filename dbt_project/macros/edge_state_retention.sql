@@ -24,7 +24,7 @@
             then error('int_edge_state: no decayed state before {{ var("run_date") }} for model_version '
                        || '{{ var("model_version") }}, although accounts engaged in the window before it: only the '
                        || 'states of the last {{ var("edge_state_days_kept") }} built days are kept (var '
-                       || 'edge_state_days_kept); rebuild from the earliest kept day onwards, in order')
+                       || 'edge_state_days_kept); rebuild from the day after the earliest kept state onwards, in order')
         end
 {% endmacro %}
 
