@@ -6,7 +6,7 @@
 -- Weighted PageRank per network over the run day's decayed engagement graph (int_edge_state),
 -- iterated until converged (macros/pagerank.sql, docs/model.md §4). pagerank_normalized = pagerank
 -- * nodes in the network, so the average account has 1; an engagement's network_influence weight is
--- log2(1 + pagerank_normalized) of its actor.
+-- its actor's greatest(influence_multiplier_floor, log2(1 + pagerank_normalized)) (floor 1 from 1.1.0).
 {%- set edges_sql -%}
     select network, actor_key, target_key, weight
     from {{ ref('int_edge_state') }}
