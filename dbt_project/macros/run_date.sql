@@ -13,8 +13,3 @@
     {%- endif -%}
     date '{{ value }}'
 {%- endmacro %}
-
-{#- Exponential decay weight of something `days` old: 0.5 ** (days / half_life). -#}
-{% macro decay(days) -%}
-    pow(0.5, ({{ days }})::double / (select half_life_days from {{ ref('int_model_parameters') }}))
-{%- endmacro %}
