@@ -4,6 +4,7 @@ every data test of the project, each exactly once; a test in neither would silen
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -15,16 +16,17 @@ from influence import dbt
 from influence.settings import DBT_PROJECT_DIR
 
 
-def dbt_ls(tmp_path: Path, *selection: str) -> list[str]:
+def dbt_ls(tmp_path: Path, *selection: str, output: str = "name") -> list[str]:
+    """`dbt ls` of the project: one name per node, or one JSON document per line with output="json"."""
     environment = {**os.environ, "INFLUENCE_RAW_DIR": str(tmp_path / "raw"), "INFLUENCE_WAREHOUSE": str(tmp_path / "w.duckdb"),
                    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     completed = subprocess.run(
         [str(Path(sys.executable).with_name("dbt")), "ls", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
          "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target"),
-         "--log-path", str(tmp_path / "logs"), "--output", "name", *selection],
+         "--log-path", str(tmp_path / "logs"), "--output", output, *selection],
         env=environment, capture_output=True, text=True, check=True,
     )
-    return completed.stdout.split()
+    return completed.stdout.splitlines() if output == "json" else completed.stdout.split()
 
 
 def test_day_and_history_steps_run_every_data_test_exactly_once(tmp_path: Path) -> None:
@@ -57,3 +59,13 @@ def test_a_killed_dbt_process_is_retried_not_failed_for_good(tmp_path: Path, mon
     with pytest.raises(DbtProcessKilledError, match="SIGKILL") as raised:
         call(dbt._run_subprocess, [], {}, tmp_path / "dbt_output.log")
     assert not isinstance(raised.value, InfluenceError)
+
+
+def test_every_incremental_model_fails_on_a_schema_change(tmp_path: Path) -> None:
+    """dbt's default for an incremental model whose columns changed is to insert only the persisted
+    table's columns, dropping the new ones without a word; the state tables must stop instead."""
+    incremental = [json.loads(line) for line in dbt_ls(
+        tmp_path, "--resource-type", "model", "--select", "config.materialized:incremental", output="json")]
+    assert len(incremental) >= 10
+    assert {model["name"]: model["config"]["on_schema_change"] for model in incremental} == {
+        model["name"]: "fail" for model in incremental}
