@@ -14,4 +14,8 @@ select
     followers_count::bigint                             as followers_count,
     snapshot_day::date                                  as snapshot_day
 from snapshot_rows
-qualify row_number() over (partition by network, account_id order by snapshot_day desc) = 1
+-- a user row repeated in the dump: keep one, the same one on every run (the columns break the tie)
+qualify row_number() over (
+    partition by network, account_id
+    order by snapshot_day desc, reputation desc nulls last, created_at, display_name
+) = 1
