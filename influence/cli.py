@@ -559,8 +559,8 @@ def show_status(limit: int) -> int:
     console = Console(highlight=False, soft_wrap=True)
     for day, run_dir, last_stage in interrupted[-limit:]:
         console.print(
-            f"[red]interrupted[/] {day}  run {run_dir.name}: no end recorded after stage {last_stage} "
-            "(process killed?); rerun the day"
+            f"[red]unfinished[/]  {day}  run {run_dir.name}: no end recorded after stage {last_stage}: "
+            "still running, or killed (then rerun the day)"
         )
     console.print(f"last {min(limit, len(rows))} of {len(rows)} runs, newest first ({paths.runs / audit.AUDIT_LOG_NAME})")
     for row in reversed(rows[-limit:]):
@@ -594,8 +594,9 @@ def _docs_label(page: str) -> str:
 
 
 def _interrupted_runs(paths: Paths, recorded_run_ids: set[str]) -> list[tuple[str, Path, str]]:
-    """Run directories with stage results but no audit row: runs that died without recording an
-    end (SIGKILL, power loss). A later successful run of the same day supersedes them."""
+    """Run directories with stage results but no audit row: runs still going, or runs that died
+    without recording an end (SIGKILL, power loss); nothing on disk tells the two apart. A later run
+    of the same day that recorded its end (published or failed) supersedes them."""
     from influence import audit
 
     recorded = {audit.run_directory(paths, dt.date(2000, 1, 1), run_id).name for run_id in recorded_run_ids}
@@ -605,10 +606,10 @@ def _interrupted_runs(paths: Paths, recorded_run_ids: set[str]) -> list[tuple[st
             stages = audit.read_stage_results(run_dir)
             if run_dir.name in recorded or not stages:
                 continue
-            later_success = any(
+            superseded = any(
                 r.name in recorded and r.stat().st_mtime > run_dir.stat().st_mtime for r in day_dir.iterdir()
             )
-            if not later_success:
+            if not superseded:
                 last = max(stages.items(), key=lambda item: item[1].get("started_at") or "")[0]
                 found.append((day_dir.name, run_dir, last))
     return found
