@@ -3,7 +3,10 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+# uv from PATH, else from this Python, else from a private bootstrap venv: pip refuses to install
+# into a distribution's Python (PEP 668, Debian/Ubuntu), a venv of it does not.
+UV_BOOTSTRAP := .uv-bootstrap
+UV := $(shell command -v uv 2>/dev/null || (python3 -m uv --version >/dev/null 2>&1 && echo "python3 -m uv") || echo "$(UV_BOOTSTRAP)/bin/uv")
 VENV := .venv
 BIN := $(VENV)/bin
 
@@ -24,7 +27,8 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(BIN)/influence: pyproject.toml uv.lock
-	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	@test "$(UV)" != "$(UV_BOOTSTRAP)/bin/uv" || test -x $(UV_BOOTSTRAP)/bin/uv || \
+		{ python3 -m venv $(UV_BOOTSTRAP) && $(UV_BOOTSTRAP)/bin/pip install --quiet uv; }
 	$(UV) sync --frozen
 	@touch $@
 
