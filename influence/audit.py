@@ -145,17 +145,26 @@ def build_audit_row(
     return row
 
 
-def append_audit_row(paths: Paths, row: AuditRow) -> None:
-    """Append one line under an exclusive lock, so concurrent runs never interleave partial lines."""
+def append_audit_row(paths: Paths, row: AuditRow, *, unless_recorded: bool = False) -> bool:
+    """Append one line under an exclusive lock, so concurrent runs never interleave partial lines.
+    With `unless_recorded`, skip it (and return False) if the log already holds a row of the same
+    run, day and status: several tasks of one run may fail, and each reports the run's failure."""
     paths.runs.mkdir(parents=True, exist_ok=True)
     with open(paths.runs / AUDIT_LOG_NAME, "a+b") as log:
         fcntl.flock(log, fcntl.LOCK_EX)
         try:
+            if unless_recorded:
+                log.seek(0)
+                key = (row.run_id, row.day.isoformat(), row.status)
+                if any((r.get("run_id"), r.get("day"), r.get("status")) == key
+                       for r in _parse_lines(log.read().decode("utf-8"))):
+                    return False
             # A run killed mid-append leaves a line without its newline; end it so this row stays whole.
             torn = log.seek(0, os.SEEK_END) > 0 and os.pread(log.fileno(), 1, log.tell() - 1) != b"\n"
             log.write((("\n" if torn else "") + row.to_json() + "\n").encode("utf-8"))
             log.flush()
             os.fsync(log.fileno())
+            return True
         finally:
             fcntl.flock(log, fcntl.LOCK_UN)
 
@@ -164,10 +173,12 @@ def read_audit_log(paths: Paths) -> list[dict[str, Any]]:
     """All audit rows, oldest first. A torn last line (a run killed mid-append) is skipped: it was
     never a complete record, and the killed run shows up in Airflow as failed anyway."""
     log_path = paths.runs / AUDIT_LOG_NAME
-    if not log_path.exists():
-        return []
+    return _parse_lines(log_path.read_text(encoding="utf-8")) if log_path.exists() else []
+
+
+def _parse_lines(text: str) -> list[dict[str, Any]]:
     rows = []
-    for line in log_path.read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
         if not line.strip():
             continue
         try:

@@ -447,15 +447,18 @@ def publish_days(days: Sequence[dt.date], run_id: str, paths: Paths | None = Non
 
 
 def record_failure(day: dt.date, run_id: str, stage: str, error: BaseException | str | None,
-                   paths: Paths | None = None) -> audit.AuditRow:
+                   paths: Paths | None = None) -> audit.AuditRow | None:
     """Record a failed run in the audit log and refresh the published `run_audit` (marts unchanged).
-    Called once per run when a task has failed for good (Airflow's on_failure_callback)."""
-    return record_failure_days([day], run_id, stage, error, paths)[0]
+    Called when a task has failed for good (Airflow's on_failure_callback), so once per failed task:
+    the run's first failure is recorded, later ones of the same run are not (None)."""
+    rows = record_failure_days([day], run_id, stage, error, paths)
+    return rows[0] if rows else None
 
 
 def record_failure_days(days: Sequence[dt.date], run_id: str, stage: str, error: BaseException | str | None,
                         paths: Paths | None = None) -> list[audit.AuditRow]:
-    """`record_failure` for a run of several days: a failed row for each (none was published)."""
+    """`record_failure` for a run of several days: a failed row for each (none was published) that
+    the run has not recorded yet. Returns the rows appended."""
     from influence import publish as publishing
 
     paths = paths or current_paths()
@@ -468,8 +471,7 @@ def record_failure_days(days: Sequence[dt.date], run_id: str, stage: str, error:
         )
         for day in days
     ]
-    for row in rows:
-        audit.append_audit_row(paths, row)
+    rows = [row for row in rows if audit.append_audit_row(paths, row, unless_recorded=True)]
     _release_build(paths, run_id, days, "failed")
     try:
         # Short wait: if another run holds the warehouse, its own publish will include these rows.

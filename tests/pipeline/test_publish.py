@@ -175,6 +175,8 @@ def test_failed_mart_audit_leaves_published_marts_untouched(data_paths: Paths, m
     with pytest.raises(QualityGateError, match=r"marts_person_scores: expect_column_values_to_be_between\(score\): 3 of 30"):
         pipeline.validate_marts(DAY_2, "run-2")
     row = pipeline.record_failure(DAY_2, "run-2", "validate_marts", "marts checks failed")
+    # another task of the same run failing too (both mapped extracts, say) does not record it twice
+    assert pipeline.record_failure(DAY_2, "run-2", "extract-stackexchange", "disk full") is None
 
     assert published_rows(data_paths) == before
     assert row.checks_failed == 1 and row.checks_warned == 1
