@@ -168,7 +168,7 @@ def test_bought_followers_arrive_in_bursts_from_follow_only_accounts(clean_day: 
 
 def test_identity_links_join_the_same_person_across_networks(clean_day: Path) -> None:
     raw = clean_day / "raw"
-    links = duckdb.sql(
+    links = duckdb.sql(  # noqa: F841 (read below by name: DuckDB replacement scan)
         f"select * from read_parquet('{raw}/*/identity_links/dt={DAY}/{PARQUET_FILE}')"
     )
     persons = duckdb.sql(
