@@ -12,7 +12,8 @@ Airflow's metadata lives in SQLite under `$AIRFLOW_HOME` (default `<project>/.ai
 first use. The other commands only read the published DuckDB file, opened read-only.
 Every path follows the INFLUENCE_* environment variables (see docs/architecture.md), e.g.
 `INFLUENCE_DATA_DIR=/tmp/elsewhere influence run ...` runs against another data directory.
-Errors print one line and exit 1; bad arguments exit 2; nothing prints a traceback.
+The pipeline's own errors (a bad source file, a failed check, a busy warehouse, nothing published)
+print one line and exit 1; bad arguments exit 2. Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
