@@ -1047,9 +1047,12 @@ def _growth_finding(scale: str, scale_result: dict[str, Any]) -> str | None:
         + f"; mart checks {stages['validate_marts']:+.1f} s, publish {stages['publish']:+.1f} s. The state models read "
         "the decayed state, which grows until its window is full: the engagement graph keeps every edge engaged "
         "within 90 days and most of a day's pairs are new (docs/model.md §1), actor quality reads 7 days of pairs, "
-        "and every account engaged within 90 days is scored and checked. Fix, a model change (new model_version): "
-        "drop edges whose decayed weight has fallen below a fraction of one engagement, so the graph stops growing "
-        "early, and iterate PageRank only where the graph changed."
+        "and every account engaged within 90 days is scored and checked. While PageRank iterates over the whole "
+        "window's graph, no later day can cost what day 2 does. What would cut the growth: integer-keyed state "
+        "(the state's join and write measured 2–3× cheaper than with string keys, sixth update in the notes), and, "
+        "a model change (new model_version), iterating PageRank only over the part of the graph whose ranks still "
+        "move. Pruning edges whose decayed weight fell below a fraction of one engagement would bound the graph "
+        "only after weeks (a weight halves in 14 days), not by day 10."
     )
 
 
