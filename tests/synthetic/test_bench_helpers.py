@@ -232,3 +232,20 @@ def test_growth_from_day_two_names_the_models_and_stages_that_grew() -> None:
                               "`int_pagerank` +10.0 s, `int_edge_state` +2.0 s; mart checks +0.0 s, publish +3.0 s.")
     assert "stg_events" not in finding and "unique_x" not in finding  # flat models and tests are not named
     assert bench._growth_finding("M", {"days": days[:2]}) is None  # two days show no growth yet
+
+
+def test_an_l_run_over_the_day_ratio_before_day_ten_is_a_miss_and_under_it_is_not_a_pass() -> None:
+    def l_days(walls: list[float]) -> dict:
+        days = [_day(f"2024-01-0{n}", {}, []) for n in range(1, len(walls) + 1)]
+        for number, (day, wall) in enumerate(zip(days, walls, strict=True), start=1):
+            day["day_number"], day["total_wall_seconds"] = number, wall
+        return {"scales": {"L": {"days": days}}}
+
+    def ratio_row(results: dict) -> str:
+        return next(line for line in bench._targets_section(results) if line.startswith("| L: day "))
+
+    assert ratio_row(l_days([500.0, 800.0, 900.0, 1000.0])) == (
+        "| L: day 4 / day 2 wall | ≤ 1.25 (target: L day 10 / day 2) | 1.25 | indicative only |")
+    assert "**missed** (over the limit by day 4" in ratio_row(l_days([500.0, 800.0, 900.0, 1010.0]))
+    assert "| 1.30 | **missed** |" in ratio_row(l_days([500.0, 800.0] + [900.0] * 7 + [1040.0]))
+    assert "| 1.20 | met |" in ratio_row(l_days([500.0, 800.0] + [900.0] * 7 + [960.0]))
