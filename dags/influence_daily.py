@@ -38,7 +38,7 @@ Catching up many days? `influence_backfill` runs a range in one run, paying dbt'
 
 Data problems (a bad source file, a failed check, a failing dbt test) and a warehouse still busy
 after the lock wait fail the task at once (`AirflowFailException`): retrying cannot fix them.
-Anything unexpected (I/O errors, a crash, a killed dbt process, a task over its 2-hour limit) is retried twice. Every run that ends in failure is recorded in `run_audit` with the failing stage
+Anything unexpected (I/O errors, a crash, a killed dbt process, a task over its 6-hour limit) is retried twice. Every run that ends in failure is recorded in `run_audit` with the failing stage
 and a one-line reason; see `influence status`.
 """
 
