@@ -18,6 +18,7 @@ from extractors.partition import (
     write_quarantine,
 )
 from extractors.schema import ACCOUNTS, EVENTS, QUARANTINE
+from influence.settings import KNOWN_SOURCES
 
 DAY = datetime.date(2012, 7, 4)
 
@@ -165,3 +166,9 @@ def test_quarantine_partition_exists_only_while_rows_are_rejected(tmp_path):
     assert write_quarantine(tmp_path, "twitter", "events", DAY, QUARANTINE.empty_table()) is None
     assert not partition_dir(tmp_path, "twitter", "events", DAY).exists()
     assert hidden_leftovers(tmp_path / "twitter" / "events") == []
+
+
+def test_every_source_the_pipeline_accepts_has_an_extractor() -> None:
+    import extractors
+
+    assert tuple(extractors.SOURCES) == KNOWN_SOURCES
