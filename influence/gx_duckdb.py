@@ -1,7 +1,8 @@
 """A SQLAlchemy dialect for running Great Expectations' SQL execution engine on DuckDB.
 
-The raw checks run GX's SQL engine against DuckDB views over the day's Parquet partitions, so GX
-computes its metrics as DuckDB aggregates over the file instead of over a pandas copy of it. GX
+The raw checks run GX's SQL engine against DuckDB views over the day's Parquet partitions, and the
+mart checks against DuckDB tables of the day's mart rows, so GX computes its metrics as DuckDB
+aggregates instead of over a pandas copy of the data. GX
 has no DuckDB support of its own; it talks to DuckDB through ``duckdb_engine``'s SQLAlchemy dialect,
 which (0.17, the newest release) has two gaps with SQLAlchemy 2.1 that this module closes:
 
