@@ -197,6 +197,18 @@ def test_each_model_version_is_validated_against_its_own_previous_day(unchanged_
     assert not_compared == {ROW_COUNT, PSI, MOVERS}
 
 
+def test_a_day_with_one_version_is_compared_with_that_version_only(unchanged_day: Paths) -> None:
+    # The day after a new version was built beside the published one: yesterday holds both, today
+    # only 1.0.0. Compared with both, yesterday's row count doubles and its halved 2.0.0 scores
+    # shift the score distribution (a PSI warning); compared with 1.0.0 only, the day is unchanged.
+    execute(unchanged_day, "insert into marts.fct_person_scores select * replace "
+                           "(greatest(1, score * 0.5) as score, '2.0.0' as model_version) "
+                           "from marts.fct_person_scores where score_date = date '2012-07-02'")
+    report = validate_marts(JULY_3, unchanged_day)
+    assert [r for r in report.results if not r.success] == []
+    assert {r.suite for r in report.results} == {"marts_person_scores", "marts_network_scores"}
+
+
 def test_a_model_version_that_needs_quoting_is_validated(unchanged_day: Paths) -> None:
     # The validated rows become a table named after the version in the scratch database.
     version = """2.0.0-"rc'1"""
