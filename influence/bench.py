@@ -598,7 +598,8 @@ def _node_statements(lines: Iterable[str], node: str) -> list[tuple[str, float]]
 # The phase of a statement that creates a work table, by the suffix of the first table it creates
 # (macros/pagerank.sql); dbt_tmp is the incremental materialization's table of the new rows.
 WORK_TABLE_PHASES = {
-    **dict.fromkeys(("weighted_edges", "nodes", "edges", "leaf_inflow", "start", "rank", "leaf"), "graph set-up"),
+    **dict.fromkeys(("weighted_edges", "nodes", "edges", "core_edges", "leaf_inflow", "start", "rank", "leaf"),
+                    "graph set-up"),
     **dict.fromkeys(("next_leaf", "next_rank"), "iteration"),
     **dict.fromkeys(("result", "convergence"), "result"),
     "dbt_tmp": "new rows (dbt temp table)",

@@ -21,6 +21,7 @@
     {%- set nodes = pagerank_work_relation('nodes') -%}
     {%- set weighted_edges = pagerank_work_relation('weighted_edges') -%}
     {%- set edges = pagerank_work_relation('edges') -%}
+    {%- set core_edges = pagerank_work_relation('core_edges') -%}
     {%- set rank = pagerank_work_relation('rank') -%}
     {%- set next_rank = pagerank_work_relation('next_rank') -%}
     {%- set leaf = pagerank_work_relation('leaf') -%}
@@ -83,6 +84,14 @@
         where not source_is_core
         group by target_id;
 
+        -- What the iterations join: the edges out of core accounts, filtered once here instead of
+        -- in every iteration (at L three edges in four; the rest are in leaf_inflow).
+        create or replace temp table {{ core_edges }} as
+        select source_id, target_id, share
+        from {{ edges }}
+        where source_is_core;
+        drop table {{ edges }};
+
         create or replace temp table {{ pagerank_work_relation('start') }} as
         with previous_rank as ({{ previous_rank_sql }}),
         start as (
@@ -110,7 +119,7 @@
         {%- call statement('pagerank_iteration') %}
             create or replace temp table {{ next_leaf }} as
             with dangling as (
-                select rank.network, {{ exact_sum('rank.pagerank') }} as mass
+                select rank.network, {{ unit_sum('rank.pagerank') }} as mass
                 from {{ rank }} as rank
                 join {{ nodes }} as nodes using (node_id)
                 where nodes.is_dangling
@@ -128,10 +137,9 @@
 
             create or replace temp table {{ next_rank }} as
             with inflow as (
-                select edges.target_id as node_id, {{ exact_sum('rank.pagerank * edges.share') }} as mass
-                from {{ edges }} as edges
+                select edges.target_id as node_id, {{ unit_sum('rank.pagerank * edges.share') }} as mass
+                from {{ core_edges }} as edges
                 join {{ rank }} as rank on rank.node_id = edges.source_id
-                where edges.source_is_core
                 group by edges.target_id
             )
             select
@@ -148,7 +156,7 @@
         {%- endcall %}
         {%- set delta_sql -%}
             select coalesce(max(core.l1_delta + leaf.leaves * abs(leaf.pagerank - leaf.previous_pagerank)), 0.0)
-            from (select network, {{ exact_sum('abs(pagerank - previous_pagerank)') }} as l1_delta from {{ next_rank }} group by network) as core
+            from (select network, {{ unit_sum('abs(pagerank - previous_pagerank)') }} as l1_delta from {{ next_rank }} group by network) as core
             join {{ next_leaf }} as leaf using (network)
         {%- endset -%}
         {%- set state.delta = run_query(delta_sql).columns[0].values()[0] | float -%}
@@ -180,7 +188,7 @@
 {% endmacro %}
 
 {% macro drop_pagerank_work_tables() %}
-    {%- for suffix in ['weighted_edges', 'nodes', 'edges', 'leaf_inflow', 'start', 'rank', 'next_rank', 'leaf', 'next_leaf', 'result', 'convergence'] %}
+    {%- for suffix in ['weighted_edges', 'nodes', 'edges', 'core_edges', 'leaf_inflow', 'start', 'rank', 'next_rank', 'leaf', 'next_leaf', 'result', 'convergence'] %}
     drop table if exists {{ pagerank_work_relation(suffix) }};
     {%- endfor %}
 {% endmacro %}
