@@ -454,7 +454,10 @@ def _docs_dir(paths: Paths, day: datetime.date, stage: str) -> Path:
 def _day_bounds(day: datetime.date) -> dict[str, Any]:
     """The suites' day parameters, for GX's SQL engine (every suite that uses them runs there):
     plain datetime values, which GX compares with what DuckDB returns (datetime.date for a DATE
-    minimum) and renders into SQL (SQLAlchemy has no literal renderer for a pandas Timestamp)."""
+    minimum) and renders into SQL (SQLAlchemy has no literal renderer for a pandas Timestamp).
+    The day is rebuilt as a plain date: the DAG's days are pendulum Dates, and GX's comparison of
+    DuckDB's DATE minimum with a pendulum Date fails with no details."""
+    day = datetime.date(day.year, day.month, day.day)
     start = datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.timezone.utc)
     return {"day_start_utc": start, "day_end_utc": start + datetime.timedelta(days=1), "partition_day": day}
 

@@ -70,6 +70,14 @@ def test_unchanged_day_passes_every_check(unchanged_day: Paths) -> None:
     assert report.data_docs is not None and "marts_person_scores" in report.data_docs.read_text()
 
 
+def test_a_day_given_as_a_pendulum_date_passes_like_a_plain_date(unchanged_day: Paths) -> None:
+    # The DAG's days come from Airflow's data interval: pendulum Dates, a subclass of date.
+    import pendulum
+
+    report = validate_marts(pendulum.date(2012, 7, 3), unchanged_day)
+    assert [r for r in report.results if not r.success] == []
+
+
 def test_first_day_reports_previous_day_checks_as_not_compared(higgs_raw: Path, tmp_path: Path) -> None:
     paths = make_paths(tmp_path)
     build_person_scores(higgs_raw, paths.warehouse, (JULY_2,))
