@@ -233,13 +233,11 @@ class _Validator:
 
     def add_parquet_view(self, view: str, path: Path) -> None:
         """``view`` reads the Parquet file at ``path``; raises duckdb.Error if it is unreadable
-        (the view binds the file's schema when it is created)."""
-        literal = str(path).replace("'", "''")
-        with self._duckdb_source().get_engine().begin() as connection:
-            connection.exec_driver_sql(
-                f'create or replace view "{view}" as '
-                f"select * from read_parquet('{literal}', hive_partitioning = false)"
-            )
+        (the view binds the file's schema when it is created). Created on the raw DuckDB
+        connection: through SQLAlchemy the error would arrive wrapped in SQLAlchemy's own type,
+        which the caller's ``except duckdb.Error`` does not catch."""
+        self.execute(f"create or replace view {_sql_name(view)} as "
+                     f"select * from read_parquet({_sql_string(str(path))}, hive_partitioning = false)")
 
     def execute(self, statement: str, parameters: list[Any] | None = None) -> list[tuple[Any, ...]]:
         """Run ``statement`` on the scratch database and return its rows (small results only).

@@ -225,3 +225,21 @@ def test_unknown_network_is_an_error(raw_paths: Paths) -> None:
     assert {(r.suite, r.check) for r in report.blocking_failures} == {
         (f"raw_myspace_{entity}", "suite for network") for entity in ("events", "accounts", "identity_links")
     }
+
+
+def test_an_unreadable_partition_view_raises_duckdbs_own_error(tmp_path: Path) -> None:
+    # _validate_partition turns duckdb.Error into a "read partition" result; an error wrapped in
+    # SQLAlchemy's types would escape it and crash the raw checks instead.
+    import duckdb
+    import pytest
+
+    from influence.quality import _Validator
+
+    not_parquet = tmp_path / "part-0.parquet"
+    not_parquet.write_text("not a parquet file\n")
+    validator = _Validator(tmp_path / "docs", "raw_partitions")
+    try:
+        with pytest.raises(duckdb.Error, match="part-0.parquet"):
+            validator.add_parquet_view("raw_twitter_events", not_parquet)
+    finally:
+        validator.close()
