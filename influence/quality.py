@@ -774,7 +774,7 @@ class _MartRows:
 
     def of_day(self, day: datetime.date, *, row_id: bool = False) -> str:
         """The query of the rows of ``day``; with ``row_id``, each row's DuckDB rowid first, as
-        ``_ROW_ID`` (a table's rowid, stable between the scans of one query)."""
+        ``_ROW_ID`` (stable between the scans of one query; the marts are tables, which have one)."""
         condition = f"{_sql_name(self.day_column)} = date '{day.isoformat()}'"
         if self.version_column is not None:
             column = _sql_name(self.version_column)
@@ -794,17 +794,15 @@ class _MartQuery:
     """The query that builds the validated table: the day's rows (``today``) plus helper columns,
     each helper adding common table expressions, select items and joins."""
 
-    today: str
-    row_id: bool
+    today: str  # with _ROW_ID first
     ctes: list[str] = field(default_factory=list)
     items: list[str] = field(default_factory=list)
     joins: list[str] = field(default_factory=list)
 
     def sql(self) -> str:
-        rows = f"today.* exclude ({_ROW_ID})" if self.row_id else "today.*"
         ctes = "".join(f", {cte}" for cte in self.ctes)
         return (f"with today as not materialized ({self.today}){ctes} "
-                f"select {', '.join([rows, *self.items])} from today{''.join(' ' + j for j in self.joins)}")
+                f"select {', '.join([f'today.* exclude ({_ROW_ID})', *self.items])} from today{''.join(' ' + j for j in self.joins)}")
 
 
 def _validate_mart(validator: _Validator, spec: SuiteSpec, day: datetime.date) -> list[CheckResult]:
@@ -816,13 +814,7 @@ def _validate_mart(validator: _Validator, spec: SuiteSpec, day: datetime.date) -
     relation = f"{_sql_name(WAREHOUSE_ALIAS)}.marts.{_sql_name(table)}"
     try:
         columns = [row[0] for row in validator.execute(f"describe select * from {relation}")]
-        # A view has no rowid: its helpers are computed on all its columns.
-        base_table = bool(validator.execute(
-            "select 1 from information_schema.tables where table_catalog = ? and table_schema = 'marts' "
-            "and table_name = ? and table_type = 'BASE TABLE'",
-            [WAREHOUSE_ALIAS, table],
-        ))
-        versions: list[Any] = [None]
+        versions: list[Any] = []
         if version_column and version_column in columns:
             versions = [row[0] for row in validator.execute(
                 f"select distinct {_sql_name(version_column)} from {relation} "
@@ -831,19 +823,17 @@ def _validate_mart(validator: _Validator, spec: SuiteSpec, day: datetime.date) -
             )]
     except duckdb.Error as error:
         return [CheckResult(spec.name, f"read marts.{table}", "error", False, _one_line(str(error), 300))]
-    if len(versions) == 1 and version_column and version_column in columns:
-        # The day's one version is still compared with the previous day's rows of that version
-        # only: the day after a new version was built beside the published one holds both.
-        selections = [(spec.name, _MartRows(relation, day_column, version_column, versions[0]))]
-    elif len(versions) <= 1:
-        selections = [(spec.name, _MartRows(relation, day_column))]
-    else:
-        selections = [(f"{spec.name}@{'missing' if version is None else version}",
+    if versions:
+        # Each version against the previous day's rows of that version only, even when the day
+        # holds one: the day after a new version was built beside the published one holds both.
+        selections = [(f"{spec.name}@{'missing' if version is None else version}" if len(versions) > 1 else spec.name,
                        _MartRows(relation, day_column, version_column, version)) for version in versions]
+    else:  # no version column, or no rows: the day as a whole (an empty day fails its row count)
+        selections = [(spec.name, _MartRows(relation, day_column))]
     results: list[CheckResult] = []
     for index, (run_name, rows) in enumerate(selections):
         try:
-            results.extend(_validate_mart_version(validator, spec, run_name, index, rows, columns, base_table, day))
+            results.extend(_validate_mart_version(validator, spec, run_name, index, rows, columns, day))
         except duckdb.Error as error:
             results.append(CheckResult(run_name, f"read marts.{table}", "error", False, _one_line(str(error), 300)))
     return results
@@ -856,7 +846,6 @@ def _validate_mart_version(
     index: int,
     rows: _MartRows,
     columns: list[str],
-    base_table: bool,
     day: datetime.date,
 ) -> list[CheckResult]:
     """Validate ``rows`` of ``day`` as the table ``<run name>_<index>`` of the scratch database:
@@ -865,7 +854,7 @@ def _validate_mart_version(
     parameters = _day_bounds(day)
     context: dict[str, str] = {}
     skipped: list[CheckResult] = []
-    query = _MartQuery(rows.of_day(day, row_id=base_table), row_id=base_table)
+    query = _MartQuery(rows.of_day(day, row_id=True))
     if "rank" in spec.meta:
         _rank_helpers(query, spec.meta["rank"], columns)
     if spec.requiring("previous_day"):
@@ -912,37 +901,28 @@ def _rank_helpers(query: _MartQuery, rank: dict[str, Any], columns: list[str]) -
         f"from today group by all)"
     )
 
-    def over(rows: str) -> tuple[list[str], str]:
-        """The helper columns over the rows named ``rows``, and the join they need."""
-        within = f"partition by {', '.join(f'{rows}.{c}' for c in partition)}" if partition else ""
-        walk = f"({within} order by {rows}.{r} asc nulls last, {rows}.{s} desc nulls last)"
-        rank_group = f"(partition by {', '.join(f'{rows}.{c}' for c in [*partition, r])})"
-        join = (
-            "join distinct_ranks on "
-            + " and ".join(f"{rows}.{c} is not distinct from distinct_ranks.{c}" for c in partition)
-            if partition else "cross join distinct_ranks"
-        )
-        previous_score = f"lag({rows}.{s}) over {walk}"
-        return [
-            f"coalesce({rows}.{s} <= {previous_score}, {previous_score} is null) as rank_order_consistent",
-            f"coalesce(min({rows}.{s}) over {rank_group} = max({rows}.{s}) over {rank_group}, true) "
-            f"as rank_tie_same_score",
-            f"coalesce({rows}.{r} <= distinct_ranks.ranks, false) as rank_without_gap",
-        ], join
-
-    if query.row_id:
-        helpers, join = over("ranked_rows")
-        narrow = ", ".join([_ROW_ID, *partition, r, s])
-        query.ctes.append(
-            f"rank_helpers as (select ranked_rows.{_ROW_ID}, {', '.join(helpers)} "
-            f"from (select {narrow} from today) as ranked_rows {join})"
-        )
-        query.items += [f"rank_helpers.{name}" for name in ("rank_order_consistent", "rank_tie_same_score", "rank_without_gap")]
-        query.joins.append(f"join rank_helpers on rank_helpers.{_ROW_ID} = today.{_ROW_ID}")
-    else:
-        helpers, join = over("today")
-        query.items += helpers
-        query.joins.append(join)
+    within = f"partition by {', '.join(f'ranked_rows.{c}' for c in partition)}" if partition else ""
+    walk = f"({within} order by ranked_rows.{r} asc nulls last, ranked_rows.{s} desc nulls last)"
+    rank_group = f"(partition by {', '.join(f'ranked_rows.{c}' for c in [*partition, r])})"
+    join = (
+        "join distinct_ranks on "
+        + " and ".join(f"ranked_rows.{c} is not distinct from distinct_ranks.{c}" for c in partition)
+        if partition else "cross join distinct_ranks"
+    )
+    previous_score = f"lag(ranked_rows.{s}) over {walk}"
+    helpers = [
+        f"coalesce(ranked_rows.{s} <= {previous_score}, {previous_score} is null) as rank_order_consistent",
+        f"coalesce(min(ranked_rows.{s}) over {rank_group} = max(ranked_rows.{s}) over {rank_group}, true) "
+        f"as rank_tie_same_score",
+        f"coalesce(ranked_rows.{r} <= distinct_ranks.ranks, false) as rank_without_gap",
+    ]
+    narrow = ", ".join([_ROW_ID, *partition, r, s])
+    query.ctes.append(
+        f"rank_helpers as (select ranked_rows.{_ROW_ID}, {', '.join(helpers)} "
+        f"from (select {narrow} from today) as ranked_rows {join})"
+    )
+    query.items += [f"rank_helpers.{name}" for name in ("rank_order_consistent", "rank_tie_same_score", "rank_without_gap")]
+    query.joins.append(f"join rank_helpers on rank_helpers.{_ROW_ID} = today.{_ROW_ID}")
 
 
 def _previous_day_helpers(

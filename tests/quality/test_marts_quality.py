@@ -41,6 +41,13 @@ def execute(paths: Paths, *statements: str) -> None:
             connection.execute(statement)
 
 
+def copy_scores_as_version(paths: Paths, day: str, version: str, score: str = "score") -> None:
+    """Add the person scores of ``day`` again as model ``version``, each score as the SQL ``score``."""
+    literal = version.replace("'", "''")
+    execute(paths, f"insert into marts.fct_person_scores select * replace ({score} as score, '{literal}' as model_version) "
+                   f"from marts.fct_person_scores where score_date = date '{day}'")
+
+
 @pytest.fixture
 def two_days(higgs_raw: Path, tmp_path: Path) -> Paths:
     """Scores of 2 and 3 July 2012 (2,539 and 4,530 real persons)."""
@@ -192,9 +199,7 @@ def test_network_rank_inconsistent_with_score_is_an_error(unchanged_day: Paths) 
 def test_each_model_version_is_validated_against_its_own_previous_day(unchanged_day: Paths) -> None:
     # A new model version built beside the published one (same persons, other scale): not a
     # duplicate person-day, and with no 2.0.0 rows the day before, nothing to compare it with.
-    execute(unchanged_day, "insert into marts.fct_person_scores select * replace "
-                           "(least(100, score * 1.1) as score, '2.0.0' as model_version) "
-                           "from marts.fct_person_scores where score_date = date '2012-07-03'")
+    copy_scores_as_version(unchanged_day, "2012-07-03", "2.0.0", score="least(100, score * 1.1)")
     report = validate_marts(JULY_3, unchanged_day)
     assert [r for r in report.results if not r.success] == []
     assert {r.suite for r in report.results} == {
@@ -209,9 +214,7 @@ def test_a_day_with_one_version_is_compared_with_that_version_only(unchanged_day
     # The day after a new version was built beside the published one: yesterday holds both, today
     # only 1.0.0. Compared with both, yesterday's row count doubles and its halved 2.0.0 scores
     # shift the score distribution (a PSI warning); compared with 1.0.0 only, the day is unchanged.
-    execute(unchanged_day, "insert into marts.fct_person_scores select * replace "
-                           "(greatest(1, score * 0.5) as score, '2.0.0' as model_version) "
-                           "from marts.fct_person_scores where score_date = date '2012-07-02'")
+    copy_scores_as_version(unchanged_day, "2012-07-02", "2.0.0", score="greatest(1, score * 0.5)")
     report = validate_marts(JULY_3, unchanged_day)
     assert [r for r in report.results if not r.success] == []
     assert {r.suite for r in report.results} == {"marts_person_scores", "marts_network_scores"}
@@ -220,9 +223,7 @@ def test_a_day_with_one_version_is_compared_with_that_version_only(unchanged_day
 def test_a_model_version_that_needs_quoting_is_validated(unchanged_day: Paths) -> None:
     # The validated rows become a table named after the version in the scratch database.
     version = """2.0.0-"rc'1"""
-    literal = version.replace("'", "''")
-    execute(unchanged_day, f"insert into marts.fct_person_scores select * replace ('{literal}' as model_version) "
-                           "from marts.fct_person_scores where score_date = date '2012-07-03'")
+    copy_scores_as_version(unchanged_day, "2012-07-03", version)
     report = validate_marts(JULY_3, unchanged_day)
     assert [r for r in report.results if not r.success] == []
     assert {r.suite for r in report.results} == {
@@ -345,11 +346,11 @@ EXPECTED_PER_NETWORK = {
 }
 
 
-def rank_flags(rows: list[tuple[Any, ...]], partition_by: list[str], row_id: bool) -> dict[int, tuple[bool, ...]]:
+def rank_flags(rows: list[tuple[Any, ...]], partition_by: list[str]) -> dict[int, tuple[bool, ...]]:
     connection = duckdb.connect()
     connection.execute("create table crafted (network varchar, id integer, rank integer, score double)")
     connection.executemany("insert into crafted values (?, ?, ?, ?)", rows)
-    query = _MartQuery(f"select {f'rowid as {_ROW_ID}, ' if row_id else ''}* from crafted", row_id=row_id)
+    query = _MartQuery(f"select rowid as {_ROW_ID}, * from crafted")
     rank = {"column": "rank", "score_column": "score", "partition_by": partition_by}
     _rank_helpers(query, rank, ["network", "id", "rank", "score"])
     result = connection.execute(
@@ -359,13 +360,12 @@ def rank_flags(rows: list[tuple[Any, ...]], partition_by: list[str], row_id: boo
     return {row[0]: tuple(row[1:]) for row in result}
 
 
-@pytest.mark.parametrize("row_id", [True, False], ids=["narrow", "wide"])
-def test_rank_helpers_flag_crafted_violations(row_id: bool) -> None:
-    assert rank_flags(CRAFTED, ["network"], row_id) == EXPECTED_PER_NETWORK
+def test_rank_helpers_flag_crafted_violations() -> None:
+    assert rank_flags(CRAFTED, ["network"]) == EXPECTED_PER_NETWORK
     # One ranking over every row: a consistent one passes, one swapped pair fails.
     ranked = [("x", i, i, 100.0 - i) for i in range(1, 6)]
-    assert set(rank_flags(ranked, [], row_id).values()) == {(True, True, True)}
+    assert set(rank_flags(ranked, []).values()) == {(True, True, True)}
     swapped = [("x", i, {2: 3, 3: 2}.get(i, i), 100.0 - i) for i in range(1, 6)]
-    flags = rank_flags(swapped, [], row_id)
+    flags = rank_flags(swapped, [])
     assert [i for i, (consistent, _, _) in flags.items() if not consistent] == [2]
     assert all(tie and gap for _, tie, gap in flags.values())
