@@ -23,7 +23,7 @@ RETRY_POLICY: dict[str, Any] = {
 
 # A hung task (a dbt query that never returns) would otherwise hold the one warehouse slot, and with
 # max_active_runs=1 every later run would wait behind it. Generous limits: the slowest measured day
-# (L scale, 50M events, day 4 of a run) took 18 minutes for all its stages, its dbt stage 14, and a
+# (L scale, 50M events, day 4 of a run) took 12.6 minutes for all its stages, its dbt stage 10.3, and a
 # day's cost grows with the 90-day state (reports/bench.md); the 175-day Stack Exchange backfill took
 # ~9 minutes. On timeout Airflow interrupts the task, subprocess.run kills the dbt child, the
 # warehouse lock is released and the task is retried. A backfill builds all its days in one task:
