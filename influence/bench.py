@@ -713,6 +713,15 @@ def _scipy_pagerank(sources: Any, targets: Any, weights: Any, node_count: int, d
     return rank, max_iterations
 
 
+# The graph int_pagerank ranked, its ends as account keys (int_edge_state holds account numbers).
+KEYED_EDGES = """
+    select actor.account_key as actor_key, target.account_key as target_key, state.weight
+    from intermediate.int_edge_state as state
+    join intermediate.int_account_numbers as actor on actor.account_number = state.actor_number
+    join intermediate.int_account_numbers as target on target.account_number = state.target_number
+    where state.state_date = ? and state.network = ? and state.weight > 0"""
+
+
 def compare_pagerank(paths: Paths, scale: str) -> dict[str, Any]:
     """The project's SQL PageRank (int_pagerank) against scipy sparse power iteration run to
     convergence on the very same graph (int_edge_state of the last built day), per network, with
@@ -735,9 +744,7 @@ def compare_pagerank(paths: Paths, scale: str) -> dict[str, Any]:
         per_network: dict[str, Any] = {}
         scipy_seconds = 0.0
         for network in networks:
-            edges = connection.execute(
-                """select actor_key, target_key, weight from intermediate.int_edge_state
-                   where state_date = ? and network = ? and weight > 0""", [day, network]).to_arrow_table()
+            edges = connection.execute(KEYED_EDGES, [day, network]).to_arrow_table()
             sql_rank = connection.execute(
                 """select account_key, pagerank from intermediate.int_pagerank
                    where score_date = ? and network = ?""", [day, network]).to_arrow_table()
@@ -763,9 +770,7 @@ def compare_pagerank(paths: Paths, scale: str) -> dict[str, Any]:
             }
         # Check the scipy reference itself against networkx on the smallest network.
         smallest = min(networks, key=lambda n: per_network[n]["edges"])
-        edges = connection.execute(
-            """select actor_key, target_key, weight from intermediate.int_edge_state
-               where state_date = ? and network = ? and weight > 0""", [day, smallest]).fetchall()
+        edges = connection.execute(KEYED_EDGES, [day, smallest]).fetchall()
     graph = networkx.DiGraph()
     graph.add_weighted_edges_from(edges)
     started = time.monotonic()

@@ -3,6 +3,8 @@
     at most var pagerank_max_iterations). Called while int_pagerank is rendered (execute only);
     leaves temp work tables that the model selects from and its post-hook drops:
       <model>__nodes(node_id, network, account_key, node_count, is_dangling, is_core)
+    edges_sql gives (network, source_id, target_id, weight) with INTEGER node ids (account numbers),
+    node_keys_sql (node_id, account_key) for at least those ids, previous_rank_sql (account_key, pagerank).
       <model>__result(node_id, pagerank)
       <model>__convergence(network, iterations_run, final_l1_delta, converged)
     Iteration:  pr_k(i) = (1 - d) / N + d * ( sum_j pr_{k-1}(j) * w_ji / out_j + dangling_{k-1} / N )
@@ -14,7 +16,7 @@
     {{ return(adapter.quote(this.identifier ~ '__' ~ suffix)) }}
 {%- endmacro %}
 
-{% macro run_pagerank(edges_sql, previous_rank_sql) %}
+{% macro run_pagerank(edges_sql, node_keys_sql, previous_rank_sql) %}
     {#- Accounts nobody engaged ("leaves": most reactors) all have the same rank in an iteration,
         u_k = (1 - d)/N + d * dangling_{k-1}/N, so they are kept as one value per network and only
         accounts with incoming edges ("core") are iterated: the same result, a fraction of the work. -#}
@@ -37,44 +39,46 @@
         create or replace temp table {{ weighted_edges }} as {{ edges_sql }};
 
         -- One pass over both ends of every edge instead of two IN-subqueries over all the edges.
+        -- The account key is looked up once per node here; everything after works on the ids.
         create or replace temp table {{ nodes }} as
         with endpoints as (
-            select network, actor_key as account_key, true as has_out_edge, false as has_in_edge
+            select network, source_id as node_id, true as has_out_edge, false as has_in_edge
             from {{ weighted_edges }}
             union all
-            select network, target_key, false, true
+            select network, target_id, false, true
             from {{ weighted_edges }}
         ),
-        keys as (
-            select network, account_key, bool_or(has_out_edge) as has_out_edge, bool_or(has_in_edge) as has_in_edge
+        ids as (
+            select node_id, any_value(network) as network, bool_or(has_out_edge) as has_out_edge, bool_or(has_in_edge) as has_in_edge
             from endpoints
-            group by network, account_key
-        )
+            group by node_id
+        ),
+        node_keys as ({{ node_keys_sql }})
         select
-            (row_number() over (order by network, account_key))::integer     as node_id,
-            network,
-            account_key,
-            count(*) over (partition by network)                              as node_count,
-            not has_out_edge                                                  as is_dangling,
-            has_in_edge                                                       as is_core
-        from keys;
+            ids.node_id,
+            ids.network,
+            node_keys.account_key,
+            count(*) over (partition by ids.network)                          as node_count,
+            not ids.has_out_edge                                              as is_dangling,
+            ids.has_in_edge                                                   as is_core
+        from ids
+        join node_keys using (node_id);
 
         -- An actor's out-weight by aggregation, not a window over every edge (which sorts them all).
         create or replace temp table {{ edges }} as
         with out_weight as (
-            select actor_key, {{ exact_sum('weight') }} as total
+            select source_id, {{ exact_sum('weight') }} as total
             from {{ weighted_edges }}
-            group by actor_key
+            group by source_id
         )
         select
-            actor.node_id                                  as source_id,
-            actor.is_core                                  as source_is_core,
-            target.node_id                                 as target_id,
+            weighted_edges.source_id,
+            source.is_core                                 as source_is_core,
+            weighted_edges.target_id,
             weighted_edges.weight / out_weight.total       as share
         from {{ weighted_edges }} as weighted_edges
-        join out_weight using (actor_key)
-        join {{ nodes }} as actor  on actor.account_key = weighted_edges.actor_key
-        join {{ nodes }} as target on target.account_key = weighted_edges.target_key;
+        join out_weight using (source_id)
+        join {{ nodes }} as source on source.node_id = weighted_edges.source_id;
         drop table {{ weighted_edges }};  -- the edges table holds all the iterations need
 
         -- share of each core account's inflow that comes from leaves (all leaves have one rank)

@@ -46,3 +46,55 @@ def test_only_the_last_states_are_kept_and_a_pruned_one_is_never_silently_replac
     assert f"no decayed state before {D0 + DAY} for model_version" in log
     assert "only the states of the last 2 built days are kept" in log
     assert world.query(KEPT_STATES) == kept_states
+
+
+KEYED_STATE = ("select state.state_date, actor.account_key, target.account_key, state.weight, state.last_engaged_date "
+               "from intermediate.int_edge_state as state "
+               "join intermediate.int_account_numbers as actor on actor.account_number = state.actor_number "
+               "join intermediate.int_account_numbers as target on target.account_number = state.target_number "
+               "order by all")
+
+
+def _revert_to_string_ends(warehouse: Path) -> None:
+    """Give the warehouse the layout of a build before account numbers: int_edge_state with
+    string ends (actor_key, target_key) and no int_account_numbers."""
+    import duckdb
+
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute("""
+            create table intermediate.int_edge_state_keyed as
+            select state.state_date, state.model_version, state.network,
+                   actor.account_key as actor_key, target.account_key as target_key,
+                   state.weight, state.last_engaged_date
+            from intermediate.int_edge_state as state
+            join intermediate.int_account_numbers as actor on actor.account_number = state.actor_number
+            join intermediate.int_account_numbers as target on target.account_number = state.target_number""")
+        connection.execute("drop table intermediate.int_edge_state")
+        connection.execute("alter table intermediate.int_edge_state_keyed rename to int_edge_state")
+        connection.execute("drop table intermediate.int_account_numbers")
+
+
+def test_a_graph_with_string_ends_is_converted_not_lost(tmp_path: Path) -> None:
+    """A warehouse built before the graph was keyed by account numbers keeps its decayed graph: the
+    next build converts it and gives the same graph and scores as a warehouse built with numbers."""
+    days = [D0, D0 + DAY, D0 + 2 * DAY]
+    numbered = DbtWorld(tmp_path / "numbered")
+    write_world(numbered)
+    for day in days:
+        numbered.build(day)
+
+    converted = DbtWorld(tmp_path / "converted")
+    write_world(converted)
+    for day in days[:2]:
+        converted.build(day)
+    _revert_to_string_ends(converted.warehouse)
+    converted.build(days[2])
+
+    state = numbered.query(KEYED_STATE)
+    assert len(state) > 100
+    assert converted.query(KEYED_STATE) == state
+    assert converted.query(SCORES, days[2]) == numbered.query(SCORES, days[2])
+    assert "converting the kept states from string ends to account numbers" in (
+        converted.root / "logs" / "dbt.log").read_text()
+    # numbered once: a later build does not convert again and numbers no account twice
+    assert converted.scalar("select count(*) - count(distinct account_key) from intermediate.int_account_numbers") == 0

@@ -8,11 +8,14 @@
 -- * nodes in the network, so the average account has 1; an engagement's network_influence weight is
 -- its actor's greatest(influence_multiplier_floor, log2(1 + pagerank_normalized)) (floor 1 from 1.1.0).
 {%- set edges_sql -%}
-    select network, actor_key, target_key, weight
+    select network, actor_number as source_id, target_number as target_id, weight
     from {{ ref('int_edge_state') }}
     where state_date = {{ run_date() }}
       and model_version = '{{ var("model_version") }}'
       and weight > 0
+{%- endset -%}
+{%- set node_keys_sql -%}
+    select account_number as node_id, account_key from {{ ref('int_account_numbers') }}
 {%- endset -%}
 {%- set previous_rank_sql -%}
     {%- if is_incremental() -%}
@@ -25,7 +28,7 @@
     select null::varchar as account_key, null::double as pagerank where false
     {%- endif -%}
 {%- endset -%}
-{%- if execute %}{% do run_pagerank(edges_sql, previous_rank_sql) %}{% endif %}
+{%- if execute %}{% do run_pagerank(edges_sql, node_keys_sql, previous_rank_sql) %}{% endif %}
 
 select
     {{ run_date() }}::date                               as score_date,
