@@ -182,6 +182,24 @@ def test_pagerank_matches_networkx_on_the_same_weighted_graph(world: DbtWorld) -
     assert converged[0][1] is True and 1 < converged[0][0] < 100
 
 
+def test_the_bench_compares_the_sql_pagerank_with_scipy_on_the_graph_it_ranked(
+        world: DbtWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make bench`'s PageRank check (influence.bench.compare_pagerank) reads the last built day's
+    graph by account key and finds the same nodes and ranking as the SQL PageRank."""
+    from dataclasses import replace
+
+    from influence import bench
+    from influence.settings import Paths
+
+    monkeypatch.setattr(bench, "_load_results", lambda: {
+        "scales": {"S": {"days": [{"dbt_nodes": {"model.influence.int_pagerank": 1.0}}]}}})
+    comparison = bench.compare_pagerank(replace(Paths.under(world.root), warehouse=world.warehouse), "S")
+    twitter = comparison["per_network"]["twitter"]
+    assert twitter["nodes"] == twitter["sql_nodes"] > 10 and twitter["nodes_only_in_one"] == 0
+    assert comparison["spearman"] >= 0.999
+    assert comparison["networkx_check"]["max_abs_difference_vs_scipy"] < 1e-9
+
+
 # property 5 -------------------------------------------------------------------------------------
 def test_without_activity_a_score_falls_gradually_then_drops_out_after_90_days(world: DbtWorld) -> None:
     first, second, third = (score(world, "twitter:decay_t", day) for day in BUILD_DAYS[:3])
