@@ -18,7 +18,7 @@ engagements as not materialized (
     select network, actor_key, target_key, target_post_id, factor_role, type_weight
     from {{ ref('int_events_cleaned') }}
     where target_key is not null
-      and factor_role in {{ engagement_roles() }}
+      and factor_role in ('amplification', 'conversation', 'mentions', 'appreciation', 'audience_only')
 ),
 
 pair_roles as (
@@ -62,11 +62,10 @@ two_way as (
     select today.target_key, today.actor_key
     from {{ ref('int_engagement_pairs_daily') }} as today
     -- a semi join, not a correlated EXISTS: DuckDB ran the EXISTS as a delim join that took a
-    -- quarter of this model at L; on account numbers, not keys (L day 4, 4 days of pairs: 3.0 s
-    -- against 12.0 s)
+    -- quarter of this model at L
     semi join {{ ref('int_engagement_pairs_daily') }} as back
-        on back.actor_number = today.target_number
-       and back.target_number = today.actor_number
+        on back.actor_key = today.target_key
+       and back.target_key = today.actor_key
        and back.activity_date between {{ run_date() }} - interval 6 day and {{ run_date() }}
     where today.activity_date = {{ run_date() }}
 ),

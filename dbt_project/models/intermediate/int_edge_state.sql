@@ -1,9 +1,8 @@
 {{ config(
     materialized='incremental', incremental_strategy='delete+insert', unique_key=['state_date', 'model_version'],
-    pre_hook=before_begin("{{ migrate_to_account_numbers(['actor', 'target'], keep_keys=false) }}"),
+    pre_hook=before_begin("{{ migrate_edge_state_to_account_numbers() }}"),
     post_hook=["{{ check_previous_edge_state_was_kept() }}", "{{ prune_edge_states() }}"]
 ) }}
--- depends_on: {{ ref('int_account_numbers') }}  (the pre-hook's one-off conversion numbers the ends)
 -- The decayed engagement graph as of the run day: edge actor -> target with weight
 --   w(D) = w(previous state day) * decay(gap) + (1 + ln(scored events today)) * authenticity(actor, D).
 -- An edge leaves the graph after inactivity_dropout_days without engagement. Maintained from the
@@ -47,8 +46,8 @@ previous as (
 today as (
     select
         pairs.network,
-        pairs.actor_number,
-        pairs.target_number,
+        actor.account_number                                             as actor_number,
+        target.account_number                                            as target_number,
         (1.0 + ln(pairs.scored_events)) * quality.authenticity          as weight,
         pairs.activity_date                                              as last_engaged_date
     from {{ ref('int_engagement_pairs_daily') }} as pairs
@@ -56,6 +55,8 @@ today as (
         on quality.actor_key = pairs.actor_key
        and quality.activity_date = pairs.activity_date
        and quality.model_version = '{{ var("model_version") }}'
+    join {{ ref('int_account_numbers') }} as actor on actor.account_key = pairs.actor_key
+    join {{ ref('int_account_numbers') }} as target on target.account_key = pairs.target_key
     where pairs.activity_date = {{ run_date() }}
 ),
 
