@@ -1067,9 +1067,11 @@ GROWTH_EXPLANATION = (
     "is full: the engagement graph keeps every edge engaged within 90 days and most of a day's pairs are new "
     "(docs/model.md §1), actor quality reads 7 days of pairs, and every account engaged within 90 days is "
     "scored and checked. While PageRank iterates over the whole window's graph, no later day can cost what "
-    "day 2 does. What would cut the growth: integer-keyed state (the state's join and write measured 2–3× "
-    "cheaper than with string keys, sixth update in the notes) and, as a model change (new model_version), "
-    "iterating PageRank only over the part of the graph whose ranks still move. Pruning edges whose decayed "
+    "day 2 does. The graph and PageRank work on integer account numbers (tenth update in the notes), which "
+    "makes each edge cheaper but not fewer. What would cut the growth: "
+    "as a model change (new model_version), iterating PageRank only over the part of the graph whose ranks "
+    "still move, and 7-day signals kept as running per-account counts instead of re-aggregating 7 days of "
+    "pairs. Pruning edges whose decayed "
     "weight fell below a fraction of one engagement would bound the graph only after weeks (a weight halves "
     "in 14 days)."
 )
@@ -1127,10 +1129,10 @@ def _findings_section(results: dict[str, Any]) -> list[str]:
             start = ("starts cold here (the first measured day has no previous ranks; later days warm-start from "
                      "them)" if len(biggest["days"]) == 1 else "already warm-starts from the previous day's ranks")
             fix += (f" `int_pagerank` {start}, iterates only the accounts "
-                    "with incoming edges and stops at the tolerance (one SQL statement per iteration). What is left "
-                    "is re-keying the day's graph by string (numbering every account key, two string joins for the "
-                    "edge list) and one join of the edge list per iteration. Fix: integer node ids kept in a table "
-                    "across days.")
+                    "with incoming edges, stops at the tolerance (one SQL statement per iteration) and works on "
+                    "integer account numbers kept across days. What is left is one join of the whole edge list per "
+                    "iteration and a graph that grows with the days. Fix (a model change): iterate only the part of "
+                    "the graph whose ranks still move.")
         fixes.append(fix)
     plan = biggest.get("slowest_model_plan") or {}
     if plan.get("top_operators"):
