@@ -2,9 +2,9 @@
     (int_account_numbers) holds int_edge_state with string ends (actor_key, target_key). Its kept
     states are the only copy of the decayed graph (they are maintained from day to day, never from
     the raw history), so they are converted, not dropped: the accounts at their ends are numbered
-    (after the ones int_account_numbers numbered for the run day, by the same rule), and the table is
-    rewritten with numbered ends. Runs once: afterwards the table has no actor_key column and the
-    hook renders nothing. A before_begin hook with a transaction of its own: inside the model's
+    after the ones int_account_numbers numbered for the run day (the same rule,
+    next_account_number), and the table is rewritten with numbered ends. Runs once: afterwards the
+    table has no actor_key column and the hook renders nothing. A before_begin hook with a transaction of its own: inside the model's
     transaction the uncommitted rewrite (177M edges at L, 80 s) left the model's own query out of
     memory. -#}
 {% macro migrate_edge_state_to_account_numbers() %}
@@ -29,7 +29,7 @@
             select
                 ends.account_key,
                 ends.network,
-                (select coalesce(max(account_number), 0) from {{ numbers }}) + row_number() over (order by ends.account_key),
+                {{ next_account_number(numbers) }},
                 {{ run_date() }}
             from ends
             anti join {{ numbers }} as numbered using (account_key);

@@ -96,5 +96,5 @@ def test_a_graph_with_string_ends_is_converted_not_lost(tmp_path: Path) -> None:
     assert converted.query(SCORES, days[2]) == numbered.query(SCORES, days[2])
     assert "converting the kept states from string ends to account numbers" in (
         converted.root / "logs" / "dbt.log").read_text()
-    # numbered once: a later build does not convert again and numbers no account twice
+    # the conversion numbered only the accounts that the day's build had not numbered already
     assert converted.scalar("select count(*) - count(distinct account_key) from intermediate.int_account_numbers") == 0

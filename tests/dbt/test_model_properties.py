@@ -165,11 +165,9 @@ def test_engagement_from_a_more_influential_account_counts_more(world: DbtWorld)
 
 
 def test_pagerank_matches_networkx_on_the_same_weighted_graph(world: DbtWorld) -> None:
-    edges = world.query("select actor.account_key, target.account_key, state.weight "
-                        "from intermediate.int_edge_state as state "
-                        "join intermediate.int_account_numbers as actor on actor.account_number = state.actor_number "
-                        "join intermediate.int_account_numbers as target on target.account_number = state.target_number "
-                        "where state.state_date = ? and state.network = 'twitter'", D0)
+    from influence.bench import KEYED_EDGES
+
+    edges = world.query(KEYED_EDGES, D0, "twitter")
     graph = networkx.DiGraph()
     graph.add_weighted_edges_from(edges)
     expected = networkx.pagerank(graph, alpha=0.85, weight="weight", tol=1e-12, max_iter=1000)

@@ -27,8 +27,6 @@ new_keys as (
 select
     new_keys.account_key::varchar                                                       as account_key,
     new_keys.network::varchar                                                           as network,
-    -- ordered by key so that a rebuild from scratch numbers the same accounts the same way
-    ({% if is_incremental() %}(select coalesce(max(account_number), 0) from {{ this }}){% else %}0{% endif %}
-      + row_number() over (order by new_keys.account_key))::integer                     as account_number,
+    {{ next_account_number(this if is_incremental() else none) }}                       as account_number,
     {{ run_date() }}::date                                                              as first_numbered_date
 from new_keys
