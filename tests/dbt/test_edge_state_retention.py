@@ -5,8 +5,10 @@ an empty graph."""
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
+import duckdb
 import pytest
 from dbt_world import DbtWorld
 from test_model_properties import D0, DAY, write_world
@@ -48,6 +50,46 @@ def test_only_the_last_states_are_kept_and_a_pruned_one_is_never_silently_replac
     assert world.query(KEPT_STATES) == kept_states
 
 
+PAIR_DAYS = "select distinct activity_date from intermediate.int_engagement_pairs_daily order by 1"
+PAIRS_OF_DAY = "select count(*), sum(scored_events) from intermediate.int_engagement_pairs_daily where activity_date = ?"
+
+
+def test_engagement_pairs_keep_the_signal_windows_of_the_days_that_can_be_rebuilt(tmp_path: Path) -> None:
+    """int_engagement_pairs_daily keeps the last edge_state_days_kept + 5 built days up to the run
+    day and deletes older ones; a rebuild of an earlier day deletes none of the days after it."""
+    world = DbtWorld(tmp_path)
+    write_world(world)
+    world.build(D0, edge_state_days_kept=2)
+    pairs_of_d0 = world.query(PAIRS_OF_DAY, D0)
+    assert pairs_of_d0[0][0] > 100
+    old_days = [D0 - offset * DAY for offset in range(40, 30, -1)]  # D0-40 .. D0-31: ten built days
+    _copy_pairs_of_day(world, D0, old_days)
+
+    # 2 graphs kept: the oldest day that can be rebuilt is D0 + 1, whose window reaches back 6
+    # days, over which only D0 was built; 2 + 5 = 7 built days are kept
+    world.build(D0 + DAY, edge_state_days_kept=2)
+    assert [row[0] for row in world.query(PAIR_DAYS)] == [*old_days[-5:], D0, D0 + DAY]
+    assert world.query(PAIRS_OF_DAY, D0) == pairs_of_d0
+
+    # rebuilding D0 (as a new model version built over past days would) counts the built days up
+    # to D0 only: the five old days stay although seven days after D0 exist, and so do those
+    later_days = [D0 + offset * DAY for offset in range(2, 7)]
+    _copy_pairs_of_day(world, D0, later_days)
+    pairs_of_d1 = world.query(PAIRS_OF_DAY, D0 + DAY)
+    world.build(D0, edge_state_days_kept=2)
+    assert [row[0] for row in world.query(PAIR_DAYS)] == [*old_days[-5:], D0, D0 + DAY, *later_days]
+    assert world.query(PAIRS_OF_DAY, D0 + DAY) == pairs_of_d1
+
+
+def _copy_pairs_of_day(world: DbtWorld, day: datetime.date, copies: list[datetime.date]) -> None:
+    """Built days of int_engagement_pairs_daily without building them: ``day``'s pairs again."""
+    with duckdb.connect(str(world.warehouse)) as connection:
+        for copy in copies:
+            connection.execute("insert into intermediate.int_engagement_pairs_daily by name "
+                               "select * replace (?::date as activity_date) "
+                               "from intermediate.int_engagement_pairs_daily where activity_date = ?", [copy, day])
+
+
 KEYED_STATE = ("select state.state_date, actor.account_key, target.account_key, state.weight, state.last_engaged_date "
                "from intermediate.int_edge_state as state "
                "join intermediate.int_account_numbers as actor on actor.account_number = state.actor_number "
@@ -58,8 +100,6 @@ KEYED_STATE = ("select state.state_date, actor.account_key, target.account_key, 
 def _revert_to_string_ends(warehouse: Path) -> None:
     """Give the warehouse the layout of a build before account numbers: int_edge_state with
     string ends (actor_key, target_key) and no int_account_numbers."""
-    import duckdb
-
     with duckdb.connect(str(warehouse)) as connection:
         connection.execute("""
             create table intermediate.int_edge_state_keyed as

@@ -66,7 +66,7 @@ two_way as (
     semi join {{ ref('int_engagement_pairs_daily') }} as back
         on back.actor_key = today.target_key
        and back.target_key = today.actor_key
-       and back.activity_date between {{ run_date() }} - interval 6 day and {{ run_date() }}
+       and back.activity_date between {{ pair_signal_window_start() }} and {{ run_date() }}
     where today.activity_date = {{ run_date() }}
 ),
 

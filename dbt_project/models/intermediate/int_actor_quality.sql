@@ -5,7 +5,7 @@
 --     ring_weight             reciprocal rings: (2 * (1 - reciprocal share))^2 when >= 10 reciprocal targets
 --     outside_audience_weight 0.5 when nobody outside its own targets engaged the account
 --     burst_weight            min(1, 10 / most actions in one minute)
--- Signals look at the 7 days ending on the run day (int_engagement_pairs_daily).
+-- Signals look at the pair_signal_days() (7) days ending on the run day (int_engagement_pairs_daily).
 with params as (
     select * from {{ ref('int_model_parameters') }}
 ),
@@ -41,7 +41,7 @@ recent_pairs as (
         bool_or(actor_key < target_key)         as low_engaged_high,
         bool_or(actor_key > target_key)         as high_engaged_low
     from {{ ref('int_engagement_pairs_daily') }}
-    where activity_date between {{ run_date() }} - interval 6 day and {{ run_date() }}
+    where activity_date between {{ pair_signal_window_start() }} and {{ run_date() }}
     group by low_key, high_key
 ),
 

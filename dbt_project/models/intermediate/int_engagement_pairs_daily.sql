@@ -1,6 +1,11 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='activity_date') }}
--- Who engaged whom on the run day (known actors only), with counts per factor role. The 7-day
--- history of this table feeds the authenticity signals and the engagement graph.
+{{ config(
+    materialized='incremental', incremental_strategy='delete+insert', unique_key='activity_date',
+    post_hook="{{ prune_engagement_pairs() }}"
+) }}
+-- Who engaged whom on the run day (known actors only), with counts per factor role. The run day's
+-- pairs feed the engagement graph; the pair_signal_days() (7) days ending on it, the authenticity
+-- signals and the two-way exchanges. Only the days a rebuild can read are kept
+-- (macros/pair_signals.sql).
 select
     {{ run_date() }}                                                      as activity_date,
     network,
