@@ -88,3 +88,27 @@ def test_history_tests_over_two_days_catch_a_count_error_on_either_day(two_higgs
     tampered = world.test(*selection, **days)
     assert tampered.returncode == 1
     assert "FAIL 2 row_count_matches_fct_network_scores" in tampered.stdout
+
+
+@pytest.mark.slow
+def test_row_accounting_catches_a_lost_row_and_a_row_read_twice(two_higgs_days: DbtWorld, tmp_path: Path) -> None:
+    """assert_row_accounting_matches_raw fails when a dropped row is not accounted for (a reason
+    without its column) and when the rows read differ from the raw partition's rows."""
+    world = DbtWorld(tmp_path / "world")
+    world.root.mkdir()
+    shutil.copytree(two_higgs_days.raw, world.raw)
+    shutil.copyfile(two_higgs_days.warehouse, world.warehouse)
+    days = {"test_start_date": JULY[0].isoformat(), "run_date": JULY[1].isoformat()}
+    selection = ("--select", "assert_row_accounting_matches_raw")
+
+    assert world.test(*selection, **days).returncode == 0
+    with duckdb.connect(str(world.warehouse)) as connection:
+        connection.execute("""update intermediate.int_row_accounting
+                              set rows_dropped_self_interaction = rows_dropped_self_interaction - 1
+                              where activity_date = ? and network = 'twitter'""", [JULY[0]])
+        connection.execute("""update intermediate.int_row_accounting
+                              set rows_read = rows_read + 1, rows_accepted = rows_accepted + 1
+                              where activity_date = ? and network = 'twitter'""", [JULY[1]])
+    tampered = world.test(*selection, **days)
+    assert tampered.returncode == 1
+    assert "FAIL 2 assert_row_accounting_matches_raw" in tampered.stdout
