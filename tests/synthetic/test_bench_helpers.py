@@ -249,3 +249,13 @@ def test_an_l_run_over_the_day_ratio_before_day_ten_is_a_miss_and_under_it_is_no
     assert "**missed** (over the limit by day 4" in ratio_row(l_days([500.0, 800.0, 900.0, 1010.0]))
     assert "| 1.30 | **missed** |" in ratio_row(l_days([500.0, 800.0] + [900.0] * 7 + [1040.0]))
     assert "| 1.20 | met |" in ratio_row(l_days([500.0, 800.0] + [900.0] * 7 + [960.0]))
+
+
+def test_each_day_is_shown_with_the_machine_speed_measured_around_it() -> None:
+    probed, unprobed = _day("2024-01-02", {}, []), _day("2024-01-01", {}, [])
+    probed["machine_probe_seconds"] = [3.214, 4.5]
+    scale_result = {"scale": "M", "seed": 42, "start": "2024-01-01", "days_requested": 2, "repeats": 1,
+                    "machine": {}, "days": [unprobed, probed]}
+    rows = [line for line in bench._scale_section(scale_result) if line.startswith("| 2 (")]
+    assert [row.split(" | ")[2] for row in rows] == ["–", "3.21/4.50"]  # days of older runs have no probe
+    assert 0 < bench.machine_probe_seconds() < 120
