@@ -4,8 +4,10 @@ semantics (property 8). The anti-gaming experiment on real days is test_model_an
 from __future__ import annotations
 
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow.parquet as pq
@@ -72,20 +74,13 @@ def test_scale_semantics_on_real_data(two_higgs_days: DbtWorld) -> None:
 def test_history_tests_over_two_days_catch_a_count_error_on_either_day(two_higgs_days: DbtWorld, tmp_path: Path) -> None:
     """A backfill tests its days together: a score row missing on one day and one too many on the
     other must still fail the one-score-per-account test, not cancel out in a total."""
-    world = DbtWorld(tmp_path / "world")
-    world.root.mkdir()
-    shutil.copytree(two_higgs_days.raw, world.raw)
-    shutil.copyfile(two_higgs_days.warehouse, world.warehouse)
-    days = {"test_start_date": JULY[0].isoformat(), "run_date": JULY[1].isoformat()}
-    selection = ("--select", "test_name:row_count_matches")
-
-    assert world.test(*selection, **days).returncode == 0
-    with duckdb.connect(str(world.warehouse)) as connection:
-        connection.execute("""delete from marts.fct_network_scores where rowid =
-                              (select min(rowid) from marts.fct_network_scores where score_date = ?)""", [JULY[0]])
-        connection.execute("insert into marts.fct_network_scores select * from marts.fct_network_scores "
-                           "where score_date = ? limit 1", [JULY[1]])
-    tampered = world.test(*selection, **days)
+    clean, tampered = _dbt_test_before_and_after(two_higgs_days, tmp_path, "test_name:row_count_matches", [
+        ("""delete from marts.fct_network_scores where rowid =
+            (select min(rowid) from marts.fct_network_scores where score_date = ?)""", [JULY[0]]),
+        ("insert into marts.fct_network_scores select * from marts.fct_network_scores where score_date = ? limit 1",
+         [JULY[1]]),
+    ])
+    assert clean.returncode == 0
     assert tampered.returncode == 1
     assert "FAIL 2 row_count_matches_fct_network_scores" in tampered.stdout
 
@@ -94,21 +89,31 @@ def test_history_tests_over_two_days_catch_a_count_error_on_either_day(two_higgs
 def test_row_accounting_catches_a_lost_row_and_a_row_read_twice(two_higgs_days: DbtWorld, tmp_path: Path) -> None:
     """assert_row_accounting_matches_raw fails when a dropped row is not accounted for (a reason
     without its column) and when the rows read differ from the raw partition's rows."""
-    world = DbtWorld(tmp_path / "world")
-    world.root.mkdir()
-    shutil.copytree(two_higgs_days.raw, world.raw)
-    shutil.copyfile(two_higgs_days.warehouse, world.warehouse)
-    days = {"test_start_date": JULY[0].isoformat(), "run_date": JULY[1].isoformat()}
-    selection = ("--select", "assert_row_accounting_matches_raw")
-
-    assert world.test(*selection, **days).returncode == 0
-    with duckdb.connect(str(world.warehouse)) as connection:
-        connection.execute("""update intermediate.int_row_accounting
-                              set rows_dropped_self_interaction = rows_dropped_self_interaction - 1
-                              where activity_date = ? and network = 'twitter'""", [JULY[0]])
-        connection.execute("""update intermediate.int_row_accounting
-                              set rows_read = rows_read + 1, rows_accepted = rows_accepted + 1
-                              where activity_date = ? and network = 'twitter'""", [JULY[1]])
-    tampered = world.test(*selection, **days)
+    clean, tampered = _dbt_test_before_and_after(two_higgs_days, tmp_path, "assert_row_accounting_matches_raw", [
+        ("""update intermediate.int_row_accounting
+            set rows_dropped_self_interaction = rows_dropped_self_interaction - 1
+            where activity_date = ? and network = 'twitter'""", [JULY[0]]),
+        ("""update intermediate.int_row_accounting
+            set rows_read = rows_read + 1, rows_accepted = rows_accepted + 1
+            where activity_date = ? and network = 'twitter'""", [JULY[1]]),
+    ])
+    assert clean.returncode == 0
     assert tampered.returncode == 1
     assert "FAIL 2 assert_row_accounting_matches_raw" in tampered.stdout
+
+
+def _dbt_test_before_and_after(
+    built: DbtWorld, tmp_path: Path, selector: str, tampering: list[tuple[str, list[Any]]]
+) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
+    """`dbt test --select selector` over both days on a copy of ``built``, then again after the
+    ``tampering`` statements changed the copy's warehouse."""
+    world = DbtWorld(tmp_path / "world")
+    world.root.mkdir()
+    shutil.copytree(built.raw, world.raw)
+    shutil.copyfile(built.warehouse, world.warehouse)
+    days = {"test_start_date": JULY[0].isoformat(), "run_date": JULY[1].isoformat()}
+    clean = world.test("--select", selector, **days)
+    with duckdb.connect(str(world.warehouse)) as connection:
+        for statement, parameters in tampering:
+            connection.execute(statement, parameters)
+    return clean, world.test("--select", selector, **days)
