@@ -104,7 +104,8 @@ class DbtWorld:
         paths = replace(Paths.under(self.root, samples=SAMPLES), warehouse=self.warehouse)
         dbt.build_days(days, paths, paths.runs / "range")
 
-    def build(self, day: datetime.date, *, include_unit_tests: bool = False, **extra_vars: Any) -> None:
+    def build(self, day: datetime.date, *, include_unit_tests: bool = False, full_refresh: bool = False,
+              **extra_vars: Any) -> None:
         """`dbt build` of `day` in a child process, as the pipeline runs it (a child process, so the
         DuckDB file is closed when it returns and the test can open it)."""
         env = {**os.environ, "INFLUENCE_RAW_DIR": str(self.raw), "INFLUENCE_WAREHOUSE": str(self.warehouse),
@@ -114,7 +115,8 @@ class DbtWorld:
             [str(DBT_EXECUTABLE), "build", "--project-dir", str(self.project_dir),
              "--profiles-dir", str(self.project_dir), "--target-path", str(self.root / "target"),
              "--log-path", str(self.root / "logs"), "--vars", dbt_vars,
-             *([] if include_unit_tests else ["--exclude", "test_type:unit"])],
+             *([] if include_unit_tests else ["--exclude", "test_type:unit"]),
+             *(["--full-refresh"] if full_refresh else [])],
             env=env, capture_output=True, text=True, check=False)
         if completed.returncode != 0:
             failures = [line for line in completed.stdout.splitlines() if "ERROR" in line or "FAIL" in line]

@@ -61,11 +61,14 @@ def test_a_killed_dbt_process_is_retried_not_failed_for_good(tmp_path: Path, mon
     assert not isinstance(raised.value, InfluenceError)
 
 
-def test_every_incremental_model_fails_on_a_schema_change(tmp_path: Path) -> None:
+def test_every_incremental_model_stops_on_a_schema_change_and_is_never_fully_refreshed(tmp_path: Path) -> None:
     """dbt's default for an incremental model whose columns changed is to insert only the persisted
-    table's columns, dropping the new ones without a word; the state tables must stop instead."""
+    table's columns, dropping the new ones without a word; the state tables must stop instead. And
+    `dbt build --full-refresh` would rebuild the score history and the decayed state from one day
+    (tests/dbt/test_edge_state_retention.py builds with the flag)."""
     incremental = [json.loads(line) for line in dbt_ls(
         tmp_path, "--resource-type", "model", "--select", "config.materialized:incremental", output="json")]
     assert len(incremental) >= 10
-    assert {model["name"]: model["config"]["on_schema_change"] for model in incremental} == {
-        model["name"]: "fail" for model in incremental}
+    configs = {model["name"]: (model["config"]["on_schema_change"], model["config"]["full_refresh"])
+               for model in incremental}
+    assert configs == {name: ("fail", False) for name in configs}
