@@ -4,9 +4,9 @@
 -- on these numbers instead of the string keys (docs/architecture.md, "Keys used in the warehouse").
 -- Append-only and never fully refreshed (+full_refresh: false in dbt_project.yml): int_edge_state
 -- keeps numbers of earlier days, and renumbering would silently reconnect its edges to other
--- accounts. INTEGER, not BIGINT:
--- PageRank joins on them in every iteration (L day 4: int_pagerank 142 s with BIGINT, 126 s with
--- INTEGER); past 2^31 - 1 accounts the numbering fails with a conversion error, not silently.
+-- accounts. INTEGER, not BIGINT: PageRank joins on them in every iteration (L day 4: int_pagerank
+-- 142 s with BIGINT, 126 s with INTEGER); past 2^31 - 1 accounts the numbering fails with a
+-- conversion error, not silently.
 with keys_today as (
     select network, actor_key as account_key
     from {{ ref('int_engagement_pairs_daily') }}
