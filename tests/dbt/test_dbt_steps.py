@@ -1,16 +1,20 @@
 """How `influence.dbt` splits a build into steps: each day builds every model with the tests of
 the one-day tables, and the history tests run once over all the days. Together they must be
-every data test of the project, each exactly once; a test in neither would silently never run."""
+every data test of the project, each exactly once; a test in neither would silently never run.
+And the incremental models keep their history whatever dbt is asked."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from dbt_world import DbtWorld
+from test_model_properties import D0, DAY, write_world
 
 from influence import dbt
 from influence.settings import DBT_PROJECT_DIR
@@ -65,10 +69,35 @@ def test_every_incremental_model_stops_on_a_schema_change_and_is_never_fully_ref
     """dbt's default for an incremental model whose columns changed is to insert only the persisted
     table's columns, dropping the new ones without a word; the state tables must stop instead. And
     `dbt build --full-refresh` would rebuild the score history and the decayed state from one day
-    (tests/dbt/test_edge_state_retention.py builds with the flag)."""
+    (test_a_full_refresh_keeps_the_history_and_the_state builds with the flag)."""
     incremental = [json.loads(line) for line in dbt_ls(
         tmp_path, "--resource-type", "model", "--select", "config.materialized:incremental", output="json")]
     assert len(incremental) >= 10
     configs = {model["name"]: (model["config"]["on_schema_change"], model["config"]["full_refresh"])
                for model in incremental}
     assert configs == {name: ("fail", False) for name in configs}
+
+
+HISTORY = {
+    "marts.fct_person_scores": "select * from marts.fct_person_scores order by all",
+    "marts.fct_score_changes": "select * from marts.fct_score_changes order by all",
+    "intermediate.int_edge_state": "select * from intermediate.int_edge_state order by all",
+    "intermediate.int_account_numbers": "select * from intermediate.int_account_numbers order by all",
+    "intermediate.int_engagement_pairs_daily": "select * from intermediate.int_engagement_pairs_daily order by all",
+}
+
+
+@pytest.mark.slow
+def test_a_full_refresh_keeps_the_history_and_the_state(tmp_path: Path) -> None:
+    """`dbt build --full-refresh` of the next day builds it on top of what is kept, exactly as a
+    plain build does: the first day's published scores, its graph and the account numbers stay."""
+    plain = DbtWorld(tmp_path / "plain")
+    write_world(plain)
+    plain.build(D0)
+    shutil.copytree(plain.root, tmp_path / "refreshed")
+    refreshed = DbtWorld(tmp_path / "refreshed")
+    refreshed.build(D0 + DAY, full_refresh=True)
+    plain.build(D0 + DAY)
+    assert refreshed.scalar("select count(*) from marts.fct_person_scores where score_date = ?", D0) >= 10
+    for table, query in HISTORY.items():
+        assert refreshed.query(query) == plain.query(query), table

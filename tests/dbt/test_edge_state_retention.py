@@ -50,29 +50,6 @@ def test_only_the_last_states_are_kept_and_a_pruned_one_is_never_silently_replac
     assert world.query(KEPT_STATES) == kept_states
 
 
-HISTORY = {
-    "marts.fct_person_scores": "select * from marts.fct_person_scores order by all",
-    "marts.fct_score_changes": "select * from marts.fct_score_changes order by all",
-    "intermediate.int_edge_state": "select * from intermediate.int_edge_state order by all",
-    "intermediate.int_account_numbers": "select * from intermediate.int_account_numbers order by all",
-    "intermediate.int_engagement_pairs_daily": "select * from intermediate.int_engagement_pairs_daily order by all",
-}
-
-
-def test_a_full_refresh_keeps_the_history_and_the_state(tmp_path: Path) -> None:
-    """`dbt build --full-refresh` of the next day builds it on top of what is kept, exactly as a
-    plain build does: the first day's published scores, its graph and the account numbers stay."""
-    refreshed, plain = DbtWorld(tmp_path / "refreshed"), DbtWorld(tmp_path / "plain")
-    for world in (refreshed, plain):
-        write_world(world)
-        world.build(D0)
-    refreshed.build(D0 + DAY, full_refresh=True)
-    plain.build(D0 + DAY)
-    assert refreshed.scalar("select count(*) from marts.fct_person_scores where score_date = ?", D0) >= 10
-    for table, query in HISTORY.items():
-        assert refreshed.query(query) == plain.query(query), table
-
-
 PAIR_DAYS = "select distinct activity_date from intermediate.int_engagement_pairs_daily order by 1"
 PAIRS_OF_DAY = "select count(*), sum(scored_events) from intermediate.int_engagement_pairs_daily where activity_date = ?"
 
