@@ -4,9 +4,9 @@
     the raw history), so they are converted, not dropped: the accounts at their ends are numbered
     after the ones int_account_numbers numbered for the run day (the same rule,
     next_account_number), and the table is rewritten with numbered ends. Runs once: afterwards the
-    table has no actor_key column and the hook renders nothing. A before_begin hook with a transaction of its own: inside the model's
-    transaction the uncommitted rewrite (177M edges at L, 80 s) left the model's own query out of
-    memory. -#}
+    table has no actor_key column and the hook renders nothing. A before_begin hook with a
+    transaction of its own: inside the model's transaction the uncommitted rewrite (177M edges at
+    L, 80 s) left the model's own query out of memory. -#}
 {% macro migrate_edge_state_to_account_numbers() %}
     {%- if execute -%}
         {%- set existing = adapter.get_relation(database=this.database, schema=this.schema, identifier=this.identifier) -%}
