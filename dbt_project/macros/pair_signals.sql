@@ -1,3 +1,9 @@
+{#- The factor roles of an engagement between two accounts: the events that make an
+    int_engagement_pairs_daily row and that the authenticity signals and the factors read. -#}
+{% macro scored_engagement_roles() -%}
+    ('amplification', 'conversation', 'mentions', 'appreciation', 'audience_only')
+{%- endmacro %}
+
 {#- The window of the pair signals: int_actor_quality's authenticity signals and
     int_account_daily_contributions' two-way exchanges look at int_engagement_pairs_daily over the
     pair_signal_days() days ending on the run day. It changes scores: a new value needs a new model

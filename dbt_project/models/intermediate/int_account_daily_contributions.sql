@@ -18,7 +18,7 @@ engagements as not materialized (
     select network, actor_key, target_key, target_post_id, factor_role, type_weight
     from {{ ref('int_events_cleaned') }}
     where target_key is not null
-      and factor_role in ('amplification', 'conversation', 'mentions', 'appreciation', 'audience_only')
+      and factor_role in {{ scored_engagement_roles() }}
 ),
 
 pair_roles as (

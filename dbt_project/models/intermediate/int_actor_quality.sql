@@ -18,7 +18,7 @@ actions_per_minute as (
     from {{ ref('int_events_cleaned') }}
     where actor_key is not null
       and target_key is not null
-      and factor_role in ('amplification', 'conversation', 'mentions', 'appreciation', 'audience_only')
+      and factor_role in {{ scored_engagement_roles() }}
     group by actor_key, minute
 ),
 

@@ -19,5 +19,5 @@ select
 from {{ ref('int_events_cleaned') }}
 where actor_key is not null
   and target_key is not null
-  and factor_role in ('amplification', 'conversation', 'mentions', 'appreciation', 'audience_only')
+  and factor_role in {{ scored_engagement_roles() }}
 group by network, actor_key, target_key
