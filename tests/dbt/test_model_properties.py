@@ -135,6 +135,20 @@ def test_self_interactions_are_dropped_and_counted(world: DbtWorld) -> None:
                         "where activity_date = ? and account_key = 'twitter:gen_t1'", D0) == 1
 
 
+
+def test_daily_activity_counts_engagers_from_the_pairs_and_anonymous_votes_from_the_events(world: DbtWorld) -> None:
+    columns = ("engagements_received, distinct_engagers, reshares_received, distinct_resharers, "
+               "conversation_received, mentions_received, appreciation_received, anonymous_engagements_received")
+    counts = dict((row[0], row[1:]) for row in world.query(
+        f"select account_key, {columns} from marts.fct_account_daily_activity where activity_date = ? "
+        "and account_key in ('twitter:q_single', 'twitter:decay_t', 'se_quantumcomputing:100')", D0))
+    assert counts == {
+        "twitter:q_single": (100, 1, 100, 1, 0, 0, 0, 0),          # 100 reshares, one account
+        "twitter:decay_t": (32, 30, 30, 30, 1, 1, 0, 0),           # 30 resharers, one of them also mentions, one replies
+        "se_quantumcomputing:100": (3, 1, 0, 0, 1, 0, 2, 2),       # one answer, two anonymous likes
+    }
+
+
 # property 2 -------------------------------------------------------------------------------------
 def test_more_genuine_engagement_never_lowers_a_score(world: DbtWorld) -> None:
     assert score(world, "twitter:gen_t2") > score(world, "twitter:gen_t1")
