@@ -1,14 +1,21 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='account_key') }}
 -- One row per account ever seen (in events or in a source's account snapshot), with the person it
 -- belongs to and its latest known attributes. Updated, not rebuilt, each day.
+
+-- one row per account seen today, and whether it was active (a snapshot-only account was not):
+-- one pass over the day's activity, not a second join back to it for the active flag
 with seen_today as (
-    select network, account_key, split_part(account_key, ':', 2) as account_id
-    from {{ ref('fct_account_daily_activity') }}
-    where activity_date = {{ run_date() }}
-    union
-    select network, network || ':' || account_id, account_id
-    from {{ ref('stg_stackexchange__accounts') }}
-    where account_id <> '-1'
+    select account_key, any_value(network) as network, bool_or(active_today) as active_today
+    from (
+        select network, account_key, true as active_today
+        from {{ ref('fct_account_daily_activity') }}
+        where activity_date = {{ run_date() }}
+        union all
+        select network, network || ':' || account_id, false
+        from {{ ref('stg_stackexchange__accounts') }}
+        where account_id <> '-1'
+    )
+    group by account_key
 ),
 
 snapshot as (
@@ -26,14 +33,10 @@ today as (
         snapshot.created_at,
         snapshot.reputation,
         snapshot.followers_count,
-        activity.activity_date                                             as active_date
+        case when seen_today.active_today then {{ run_date() }} end       as active_date
     from seen_today
     left join snapshot using (account_key)
     left join {{ ref('int_account_identities') }} as identities using (account_key)
-    left join (
-        select account_key, activity_date from {{ ref('fct_account_daily_activity') }}
-        where activity_date = {{ run_date() }}
-    ) as activity using (account_key)
 )
 
 select
