@@ -1,7 +1,7 @@
-"""int_edge_state keeps only the decayed states of the last edge_state_days_kept built days: the
-warehouse no longer grows by the whole 90-day graph every day, a failed latest day can still be
-rebuilt, and rebuilding a day whose earlier state was pruned fails loudly instead of starting from
-an empty graph."""
+"""int_edge_state keeps only the decayed states of the last edge_state_days_kept built days, and so
+do the other daily state tables: the warehouse no longer grows by the whole 90-day graph every day,
+a failed latest day can still be rebuilt, and rebuilding a day whose earlier state was pruned fails
+loudly instead of starting from an empty graph."""
 
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ pytestmark = pytest.mark.slow
 
 SCORES = "select person_id, score, rank from marts.fct_person_scores where score_date = ? order by person_id"
 STATE_DAYS = "select distinct state_date from intermediate.int_edge_state order by 1"
+# the other daily state tables, kept for the same days as the graph
+DAILY_STATE_TABLES = (("int_pagerank", "score_date"), ("int_actor_quality", "activity_date"),
+                      ("int_account_daily_contributions", "activity_date"))
 KEPT_STATES = ("select state_date, count(*), sum(weight::decimal(38, 18)) from intermediate.int_edge_state "
                "group by state_date order by state_date")
 
@@ -25,9 +28,21 @@ KEPT_STATES = ("select state_date, count(*), sum(weight::decimal(38, 18)) from i
 def test_only_the_last_states_are_kept_and_a_pruned_one_is_never_silently_replaced(tmp_path: Path) -> None:
     world = DbtWorld(tmp_path)
     write_world(world)
-    for day in (D0, D0 + DAY, D0 + 2 * DAY):
+    world.build(D0, edge_state_days_kept=2)
+    # ten older days of the other state tables, as a long-running warehouse would hold
+    old_days = [D0 - offset * DAY for offset in range(40, 30, -1)]
+    with duckdb.connect(str(world.warehouse)) as connection:
+        for table, day_column in DAILY_STATE_TABLES:
+            for old_day in old_days:
+                connection.execute(f"insert into intermediate.{table} by name select * replace (?::date as {day_column}) "
+                                   f"from intermediate.{table} where {day_column} = ?", [old_day, D0])
+    for day in (D0 + DAY, D0 + 2 * DAY):
         world.build(day, edge_state_days_kept=2)
     assert [row[0] for row in world.query(STATE_DAYS)] == [D0 + DAY, D0 + 2 * DAY]
+    # each keeps the last two days it holds rows for: nobody acted on D0 + 2, but the graph, so
+    # PageRank, carries over
+    assert _days_held(world) == {"int_pagerank": [D0 + DAY, D0 + 2 * DAY], "int_actor_quality": [D0, D0 + DAY],
+                                 "int_account_daily_contributions": [D0, D0 + DAY]}
     edges_on_last_day = world.scalar("select count(*) from intermediate.int_edge_state where state_date = ?", D0 + 2 * DAY)
     assert edges_on_last_day > 100  # the crafted world's first-day edges, decayed but kept
     scores = world.query(SCORES, D0 + 2 * DAY)
@@ -39,15 +54,20 @@ def test_only_the_last_states_are_kept_and_a_pruned_one_is_never_silently_replac
     assert world.query(SCORES, D0 + 2 * DAY) == scores
     assert [row[0] for row in world.query(STATE_DAYS)] == [D0 + DAY, D0 + 2 * DAY]
 
-    # D0 + 1 needs the state of D0, which is gone, and accounts engaged on D0: the build fails,
-    # says why, and its transaction is rolled back (the kept state of D0 + 1 is not replaced by a
-    # graph started from nothing)
+    # D0 + 1 needs the state of D0, which is gone, and PageRank ranked a graph on D0
+    # (int_pagerank_convergence, never pruned): the build fails, says why, and its transaction is
+    # rolled back (the kept state of D0 + 1 is not replaced by a graph started from nothing)
     with pytest.raises(AssertionError, match="int_edge_state"):
         world.build(D0 + DAY, edge_state_days_kept=2)
     log = (world.root / "logs" / "dbt.log").read_text()
     assert f"no decayed state before {D0 + DAY} for model_version" in log
     assert "only the states of the last 2 built days are kept" in log
     assert world.query(KEPT_STATES) == kept_states
+
+
+def _days_held(world: DbtWorld) -> dict[str, list[datetime.date]]:
+    return {table: [row[0] for row in world.query(f"select distinct {day_column} from intermediate.{table} order by 1")]
+            for table, day_column in DAILY_STATE_TABLES}
 
 
 PAIR_DAYS = "select distinct activity_date from intermediate.int_engagement_pairs_daily order by 1"

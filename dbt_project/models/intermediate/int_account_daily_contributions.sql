@@ -1,4 +1,7 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['activity_date', 'model_version']) }}
+{{ config(
+    materialized='incremental', incremental_strategy='delete+insert', unique_key=['activity_date', 'model_version'],
+    post_hook="{{ keep_last_built_days('activity_date') }}"
+) }}
 -- What each account received on the run day, per factor, in quality-weighted units
 -- (docs/model.md §2-4). For one actor -> target pair and factor role with n events of type
 -- weight t: value = t * (1 + ln n) (repeats from one account have diminishing returns), times the

@@ -1,4 +1,7 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['activity_date', 'model_version']) }}
+{{ config(
+    materialized='incremental', incremental_strategy='delete+insert', unique_key=['activity_date', 'model_version'],
+    post_hook="{{ keep_last_built_days('activity_date') }}"
+) }}
 -- How much one engagement by each account that acted on the run day is worth (docs/model.md §3):
 --   selectivity  = min(1, sqrt(free_actions / actions_today))      indiscriminate engagers count less
 --   authenticity = ring_weight * outside_audience_weight * burst_weight   fake-looking accounts count less

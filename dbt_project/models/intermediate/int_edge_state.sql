@@ -1,13 +1,13 @@
 {{ config(
     materialized='incremental', incremental_strategy='delete+insert', unique_key=['state_date', 'model_version'],
     pre_hook=before_begin("{{ migrate_edge_state_to_account_numbers() }}"),
-    post_hook=["{{ check_previous_edge_state_was_kept() }}", "{{ prune_edge_states() }}"]
+    post_hook=["{{ check_previous_edge_state_was_kept() }}", "{{ keep_last_built_days('state_date') }}"]
 ) }}
 -- The decayed engagement graph as of the run day: edge actor -> target with weight
 --   w(D) = w(previous state day) * decay(gap) + (1 + ln(scored events today)) * authenticity(actor, D).
 -- An edge leaves the graph after inactivity_dropout_days without engagement. Maintained from the
 -- previous day's state, never from the raw history; only the states of the last
--- edge_state_days_kept built days are kept (macros/edge_state_retention.sql). Feeds int_pagerank.
+-- edge_state_days_kept built days are kept (macros/state_retention.sql). Feeds int_pagerank.
 -- The ends are account numbers (int_account_numbers), not string keys: the whole graph is joined,
 -- written and read by PageRank every day (L day 4, 67M edges: PageRank's graph set-up 69-71 s with
 -- string ends, 34 s with numbers).

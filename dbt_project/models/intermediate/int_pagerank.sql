@@ -1,6 +1,6 @@
 {{ config(
     materialized='incremental', incremental_strategy='delete+insert', unique_key=['score_date', 'model_version'],
-    post_hook="{{ drop_pagerank_work_tables() }}"
+    post_hook=["{{ drop_pagerank_work_tables() }}", "{{ keep_last_built_days('score_date') }}"]
 ) }}
 -- depends_on: {{ ref("int_model_parameters") }}
 -- Weighted PageRank per network over the run day's decayed engagement graph (int_edge_state),
