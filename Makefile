@@ -42,7 +42,8 @@ run: install ## score every day of the bundled real sample through the Airflow D
 
 # One worker per core, a test file per worker (module fixtures build their warehouse once): most
 # slow tests wait on single-threaded dbt parsing and Airflow start-up, so two cores overlap them.
-PYTEST_PARALLEL := -n auto --dist loadfile
+# Files go out in collection order, slow ones first (tests/conftest.py), not most tests first.
+PYTEST_PARALLEL := -n auto --dist loadfile --no-loadscope-reorder
 
 test: install ## the whole test suite (what CI runs)
 	$(BIN)/pytest $(PYTEST_PARALLEL)
