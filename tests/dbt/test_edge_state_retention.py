@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 SCORES = "select person_id, score, rank from marts.fct_person_scores where score_date = ? order by person_id"
 STATE_DAYS = "select distinct state_date from intermediate.int_edge_state order by 1"
-# the other daily state tables, kept for the same days as the graph
+# the other daily state tables: each keeps the last edge_state_days_kept days it holds rows for
 DAILY_STATE_TABLES = (("int_pagerank", "score_date"), ("int_actor_quality", "activity_date"),
                       ("int_account_daily_contributions", "activity_date"))
 KEPT_STATES = ("select state_date, count(*), sum(weight::decimal(38, 18)) from intermediate.int_edge_state "

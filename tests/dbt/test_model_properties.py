@@ -135,7 +135,6 @@ def test_self_interactions_are_dropped_and_counted(world: DbtWorld) -> None:
                         "where activity_date = ? and account_key = 'twitter:gen_t1'", D0) == 1
 
 
-
 def test_daily_activity_counts_engagers_from_the_pairs_and_anonymous_votes_from_the_events(world: DbtWorld) -> None:
     columns = ("engagements_received, distinct_engagers, reshares_received, distinct_resharers, "
                "conversation_received, mentions_received, appreciation_received, anonymous_engagements_received")
