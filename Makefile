@@ -26,10 +26,14 @@ SE_END := 2018-09-02
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(BIN)/influence: pyproject.toml uv.lock
+# --compile-bytecode: every stage, dbt step, Airflow component and test worker is a new Python
+# process, and where PYTHONDONTWRITEBYTECODE is set (this project's machines) none of them can cache
+# bytecode, so each compiled Airflow, dbt and GX from source again: a one-day `influence run` took
+# 83 s without the compiled files, 58 s with them. Compiling the environment once costs ~25 s.
+$(BIN)/influence: pyproject.toml uv.lock Makefile
 	@test "$(UV)" != "$(UV_BOOTSTRAP)/bin/uv" || test -x $(UV_BOOTSTRAP)/bin/uv || \
 		{ python3 -m venv $(UV_BOOTSTRAP) && $(UV_BOOTSTRAP)/bin/pip install --quiet uv; }
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
 install: $(BIN)/influence ## create .venv from uv.lock (Airflow, dbt, DuckDB, Great Expectations)
