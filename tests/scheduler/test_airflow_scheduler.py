@@ -135,8 +135,19 @@ def _task_errors(env: dict[str, str]) -> str:
     return "\n".join(errors[-20:]) or "(no task logged an error)"
 
 
+SERVER_ERROR_ATTEMPTS = 3
+
+
 def _call(api: httpx.Client, method: str, path: str, **body: object) -> dict:
-    response = api.request(method, path, json=body or None)
+    """One API call. A server error is retried (twice, 2 s apart): the likely one is SQLite's
+    "database is locked" while the scheduler writes, which once failed `airflow backfill create` on
+    CI even with airflow_sqlite.py's 60 s wait; Airflow rolls such a transaction back whole
+    (`airflow.utils.sqlalchemy.is_lock_not_available_error`), so the retry cannot create twice."""
+    for attempt in range(1, SERVER_ERROR_ATTEMPTS + 1):
+        response = api.request(method, path, json=body or None)
+        if response.status_code < 500 or attempt == SERVER_ERROR_ATTEMPTS:
+            break
+        time.sleep(2)
     assert response.is_success, f"{method} {path}: {response.status_code} {response.text[:2000]}"
     return response.json()
 
