@@ -20,7 +20,7 @@ from influence.settings import PROJECT_ROOT
 pytestmark = pytest.mark.slow
 
 # two days: the second builds on the first's state, which is what a range must carry over the same
-# way a daily run does (the fixture took 168-172 s in CI with three days, 134.5 s with two)
+# way a daily run does (the fixture took 166.0 and 171.7 s in CI with three days, 134.5 s with two)
 FIRST, LAST = "2018-08-28", "2018-08-29"
 DAYS = [(dt.date(2018, 8, 28) + dt.timedelta(days=offset)).isoformat() for offset in range(2)]
 SAMPLES = PROJECT_ROOT / "data" / "samples"
