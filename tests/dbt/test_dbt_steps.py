@@ -61,8 +61,35 @@ def test_a_killed_dbt_process_is_retried_not_failed_for_good(tmp_path: Path, mon
     monkeypatch.setattr(sys, "executable", str(killed_child))
 
     with pytest.raises(DbtProcessKilledError, match="SIGKILL") as raised:
-        call(dbt._run_subprocess, [], {}, tmp_path / "dbt_output.log")
+        call(dbt._run_in_worker, [], {}, tmp_path / "dbt_output.log")
     assert not isinstance(raised.value, InfluenceError)
+
+
+@pytest.mark.slow
+def test_the_builds_of_a_process_share_one_dbt_worker_that_lets_go_of_the_warehouse(tmp_path: Path) -> None:
+    """`influence run` over several days builds each day from the same process: the second build
+    reuses the first one's worker (dbt already imported, the project warm), the warehouse can be
+    opened read-only in between (as the mart checks do), and a worker that died is replaced."""
+    import duckdb
+
+    dbt._stop_idle_workers()
+    world = DbtWorld(tmp_path)
+    write_world(world)
+    world.build_range([D0])
+    [worker] = dbt._idle_workers
+    with duckdb.connect(str(world.warehouse), read_only=True) as connection:
+        assert connection.execute("select count(*) from marts.fct_person_scores").fetchone()[0] >= 10
+    world.build_range([D0 + DAY])
+    assert [idle.process.pid for idle in dbt._idle_workers] == [worker.process.pid]
+    assert world.scalar("select count(distinct score_date) from marts.fct_person_scores") == 2
+    # the build's dbt output went to its own log: the seed, build and test steps of that build alone
+    assert (world.root / "runs" / "range" / "dbt_output.log").read_text().count("Completed successfully") == 3
+
+    worker.process.kill()
+    worker.process.wait()
+    replacement = dbt._take_worker()
+    assert replacement.usable() and replacement.process.pid != worker.process.pid
+    replacement.stop()
 
 
 def test_every_incremental_model_stops_on_a_schema_change_and_is_never_fully_refreshed(tmp_path: Path) -> None:
