@@ -1,7 +1,9 @@
 """Helpers for tests/dbt: build the dbt project on crafted or sliced raw partitions into a temporary DuckDB file.
 
-Each test world owns a raw directory and a warehouse file; `build(day)` runs `dbt build` for that
-day in-process (dbtRunner) exactly as the pipeline does, and `query` reads the result."""
+Each test world owns a raw directory and a warehouse file; `build(day)` builds that day exactly as
+the pipeline does (influence.dbt.build_days, in the dbt worker this test process shares), and
+`query` reads the result. `dbt_build(day, ...)` is the plain `dbt build` command a user would type,
+for what the pipeline never does (--full-refresh, the unit tests, another project)."""
 
 from __future__ import annotations
 
@@ -18,10 +20,12 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from extractors import extract
 from extractors.schema import SCHEMAS
 from influence import dbt
+from influence.errors import DbtBuildError
 from influence.settings import DBT_PROJECT_DIR, MODEL_VERSION, PROJECT_ROOT, Paths
 
 DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
@@ -98,29 +102,39 @@ class DbtWorld:
             write_partition(self.raw, network, "accounts", day, (accounts or {}).get(network, []))
             write_partition(self.raw, network, "identity_links", day, (links or {}).get(network, []))
 
-    def build_range(self, days: list[datetime.date]) -> None:
-        """All `days` in one dbt process, as a backfill builds them (influence.dbt.build_days): one
-        parse instead of one per day, and the same rows as a build per day (tests/e2e/test_backfill.py)."""
-        paths = replace(Paths.under(self.root, samples=SAMPLES), warehouse=self.warehouse)
-        dbt.build_days(days, paths, paths.runs / "range")
+    @property
+    def dbt_log(self) -> Path:
+        """dbt's debug log of the builds of `build` and `build_range`."""
+        return self.root / "runs" / "build" / "dbt_logs" / "dbt.log"
 
-    def build(self, day: datetime.date, *, include_unit_tests: bool = False, full_refresh: bool = False,
-              **extra_vars: Any) -> None:
-        """`dbt build` of `day` in a child process, as the pipeline runs it (a child process, so the
-        DuckDB file is closed when it returns and the test can open it)."""
+    def build_range(self, days: list[datetime.date], **extra_vars: Any) -> None:
+        """All `days` in one build, as a backfill builds them (influence.dbt.build_days): one parse
+        instead of one per day, and the same rows as a build per day (tests/e2e/test_backfill.py).
+        Raises AssertionError naming the first failing node."""
+        assert self.project_dir == DBT_PROJECT_DIR, "the pipeline builds its own project: use dbt_build"
+        paths = replace(Paths.under(self.root, samples=SAMPLES), warehouse=self.warehouse)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("INFLUENCE_DUCKDB_MEMORY_LIMIT", "2GB")  # two test workers share the machine
+            try:
+                dbt.build_days(days, paths, paths.runs / "build", extra_vars)
+            except DbtBuildError as error:
+                raise AssertionError(str(error)) from error
+
+    def build(self, day: datetime.date, **extra_vars: Any) -> None:
+        """`day` as a daily run builds it (seed, build, the day's tests, docs)."""
+        self.build_range([day], **extra_vars)
+
+    def dbt_build(self, day: datetime.date, *flags: str, **extra_vars: Any) -> subprocess.CompletedProcess[str]:
+        """`dbt build --vars '{run_date: day, ...}' [flags]` in a child process; the caller checks
+        the outcome. dbt's results land in `<root>/target`, its log in `<root>/logs`."""
         env = {**os.environ, "INFLUENCE_RAW_DIR": str(self.raw), "INFLUENCE_WAREHOUSE": str(self.warehouse),
                "INFLUENCE_DUCKDB_MEMORY_LIMIT": "2GB", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-        dbt_vars = json.dumps({"run_date": day.isoformat(), **extra_vars})
-        completed = subprocess.run(
+        return subprocess.run(
             [str(DBT_EXECUTABLE), "build", "--project-dir", str(self.project_dir),
              "--profiles-dir", str(self.project_dir), "--target-path", str(self.root / "target"),
-             "--log-path", str(self.root / "logs"), "--vars", dbt_vars,
-             *([] if include_unit_tests else ["--exclude", "test_type:unit"]),
-             *(["--full-refresh"] if full_refresh else [])],
+             "--log-path", str(self.root / "logs"), "--vars", json.dumps({"run_date": day.isoformat(), **extra_vars}),
+             *flags],
             env=env, capture_output=True, text=True, check=False)
-        if completed.returncode != 0:
-            failures = [line for line in completed.stdout.splitlines() if "ERROR" in line or "FAIL" in line]
-            raise AssertionError(f"dbt build {day} failed: {failures or completed.stdout[-2000:]}")
 
     def test(self, *selection: str, **dbt_vars: Any) -> subprocess.CompletedProcess[str]:
         """`dbt test` of the built warehouse (e.g. the history tests over several days, with

@@ -60,7 +60,7 @@ def test_only_the_last_states_are_kept_and_a_pruned_one_is_never_silently_replac
     # rolled back (the kept state of D0 + 1 is not replaced by a graph started from nothing)
     with pytest.raises(AssertionError, match="int_edge_state"):
         world.build(D0 + DAY, edge_state_days_kept=2)
-    log = (world.root / "logs" / "dbt.log").read_text()
+    log = world.dbt_log.read_text()
     assert f"no decayed state before {D0 + DAY} for model_version" in log
     assert "only the states of the last 2 built days are kept" in log
     assert world.query(KEPT_STATES) == kept_states
@@ -156,7 +156,6 @@ def test_a_graph_with_string_ends_is_converted_not_lost(tmp_path: Path) -> None:
     assert len(state) > 100
     assert converted.query(KEYED_STATE) == state
     assert converted.query(SCORES, D0 + DAY) == numbered.query(SCORES, D0 + DAY)
-    assert "converting the kept states from string ends to account numbers" in (
-        converted.root / "logs" / "dbt.log").read_text()
+    assert "converting the kept states from string ends to account numbers" in converted.dbt_log.read_text()
     # the conversion numbered only the accounts that the day's build had not numbered already
     assert converted.scalar("select count(*) - count(distinct account_key) from intermediate.int_account_numbers") == 0
