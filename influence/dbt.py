@@ -265,11 +265,8 @@ def _run_in_worker(arguments: list[str], environment: dict[str, str], output_log
         )
     if returncode == DOCS_FAILED_EXIT_CODE:
         return "the build passed but dbt docs generate failed"
-    error_lines = [
-        line.strip()
-        for line in output_log.read_text(encoding="utf-8", errors="replace").splitlines()
-        if "error" in line.lower()
-    ]
+    output = output_log.read_text(encoding="utf-8", errors="replace") if output_log.exists() else ""
+    error_lines = [line.strip() for line in output.splitlines() if "error" in line.lower()]
     return _one_line(error_lines[-1] if error_lines else f"exit code {returncode}")
 
 

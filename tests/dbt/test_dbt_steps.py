@@ -65,6 +65,17 @@ def test_a_killed_dbt_process_is_retried_not_failed_for_good(tmp_path: Path, mon
     assert not isinstance(raised.value, InfluenceError)
 
 
+def test_a_worker_that_fails_before_it_opens_the_log_gives_a_one_line_error(tmp_path: Path, monkeypatch) -> None:
+    """A dbt worker that cannot start (a broken environment) never writes the build's log: the
+    build reports its exit code, not a traceback about the missing log."""
+    broken_child = tmp_path / "python"
+    broken_child.write_text("#!/bin/sh\nexit 1\n")
+    broken_child.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(broken_child))
+
+    assert dbt._run_in_worker([], {}, tmp_path / "dbt_output.log") == "exit code 1"
+
+
 @pytest.mark.slow
 def test_the_builds_of_a_process_share_one_dbt_worker_that_lets_go_of_the_warehouse(tmp_path: Path) -> None:
     """`influence run` over several days builds each day from the same process: the second build
