@@ -27,9 +27,10 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 # --compile-bytecode: every stage, dbt step, Airflow component and test worker is a new Python
-# process, and where PYTHONDONTWRITEBYTECODE is set (as on this project's development machine) none of them can cache
-# bytecode, so each compiled Airflow, dbt and GX from source again: a one-day `influence run` took
-# 83 s without the compiled files, 58 s with them. Compiling the environment once costs ~25 s.
+# process, and where PYTHONDONTWRITEBYTECODE is set (as on this project's development machine)
+# none of them can cache bytecode, so each compiled Airflow, dbt and GX from source again: a one-day
+# `influence run` took 83 s without the compiled files, 58 s with them. Compiling the environment
+# once costs ~25 s.
 $(BIN)/influence: pyproject.toml uv.lock Makefile
 	@test "$(UV)" != "$(UV_BOOTSTRAP)/bin/uv" || test -x $(UV_BOOTSTRAP)/bin/uv || \
 		{ python3 -m venv $(UV_BOOTSTRAP) && $(UV_BOOTSTRAP)/bin/pip install --quiet uv; }

@@ -13,7 +13,7 @@ process group.
 The child is this module (`python -m influence.dbt --serve`), a worker that stays up while the
 calling process lives and runs one build per request: `influence run` over several days runs every
 task of every day in one process, so from the second day on a build skips dbt's import (3.5 s) and
-a cold parse (2.2 s; warm: 0.3-0.5 s; measured on 2012-07-03). Between builds it closes its DuckDB
+a cold parse (2.2 s; warm: 0.3-0.5 s; both measured against the Higgs sample's warehouse). Between builds it closes its DuckDB
 connection, so the mart checks can open the warehouse. An Airflow worker that runs each task in a
 new process starts a new one per build, as before. Each build parses the project and hands that
 manifest to every step, so a range of days pays the parse once:

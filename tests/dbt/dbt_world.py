@@ -124,17 +124,21 @@ class DbtWorld:
         """`day` as a daily run builds it (seed, build, the day's tests, docs)."""
         self.build_range([day], **extra_vars)
 
-    def dbt_build(self, day: datetime.date, *flags: str, **extra_vars: Any) -> subprocess.CompletedProcess[str]:
-        """`dbt build --vars '{run_date: day, ...}' [flags]` in a child process; the caller checks
-        the outcome. dbt's results land in `<root>/target`, its log in `<root>/logs`."""
+    def dbt_build(self, day: datetime.date, *flags: str, **extra_vars: Any) -> None:
+        """`dbt build --vars '{run_date: day, ...}' [flags]` in a child process; raises
+        AssertionError naming the failing nodes. dbt's results land in `<root>/target`, its log in
+        `<root>/logs`."""
         env = {**os.environ, "INFLUENCE_RAW_DIR": str(self.raw), "INFLUENCE_WAREHOUSE": str(self.warehouse),
                "INFLUENCE_DUCKDB_MEMORY_LIMIT": "2GB", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-        return subprocess.run(
+        completed = subprocess.run(
             [str(DBT_EXECUTABLE), "build", "--project-dir", str(self.project_dir),
              "--profiles-dir", str(self.project_dir), "--target-path", str(self.root / "target"),
              "--log-path", str(self.root / "logs"), "--vars", json.dumps({"run_date": day.isoformat(), **extra_vars}),
              *flags],
             env=env, capture_output=True, text=True, check=False)
+        if completed.returncode != 0:
+            failures = [line for line in completed.stdout.splitlines() if "ERROR" in line or "FAIL" in line]
+            raise AssertionError(f"dbt build {day} failed: {failures or completed.stdout[-2000:]}")
 
     def test(self, *selection: str, **dbt_vars: Any) -> subprocess.CompletedProcess[str]:
         """`dbt test` of the built warehouse (e.g. the history tests over several days, with
