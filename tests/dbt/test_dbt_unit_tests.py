@@ -1,5 +1,5 @@
-"""The dbt unit tests (dbt_project/models/marts/_unit_tests.yml: score mapping, decay and drop-out,
-reactor selectivity, ring discount, burst discount, change contributions, influence multiplier floor) pass, inside
+"""The dbt unit tests (dbt_project/models/marts/_unit_tests.yml: score mapping, tier bounds, decay and
+drop-out, reactor selectivity, ring discount, burst discount, change contributions, influence multiplier floor) pass, inside
 a `dbt build` of a day with no events (unit tests need their parent relations to exist, which the
 build creates first)."""
 
@@ -17,6 +17,7 @@ from influence.settings import DBT_PROJECT_DIR, MODEL_VERSION
 
 EXPECTED_UNIT_TESTS = {
     "score_mapping_uses_the_fixed_scale",
+    "tiers_start_at_10_30_50_and_90",
     "factors_decay_with_the_half_life_and_drop_out_after_90_days",
     "reactor_selectivity_and_outside_audience",
     "reciprocal_ring_is_discounted",
