@@ -51,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
                 sources = parse_sources(arguments.source)
             except InfluenceError as error:
                 arguments.command_parser.error(str(error))
+            from influence import dbt
+
+            dbt.start_worker()
             if arguments.command == "backfill":
                 return backfill(arguments.start, arguments.end, sources)
             return run_days(arguments.start, arguments.end, sources)

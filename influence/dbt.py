@@ -13,7 +13,9 @@ process group.
 The child is this module (`python -m influence.dbt --serve`), a worker that stays up while the
 calling process lives and runs one build per request: `influence run` over several days runs every
 task of every day in one process, so from the second day on a build skips dbt's import (3.5 s) and
-a cold parse (2.2 s; warm: 0.3-0.5 s; both measured against the Higgs sample's warehouse). Between builds it closes its DuckDB
+a cold parse (2.2 s; warm: 0.3-0.5 s; both measured against the Higgs sample's warehouse), and
+`influence run` starts it before its first stage (`start_worker`), so even the first build does
+not wait for the import. Between builds it closes its DuckDB
 connection, so the mart checks can open the warehouse. An Airflow worker that runs each task in a
 new process starts a new one per build, as before. Each build parses the project and hands that
 manifest to every step, so a range of days pays the parse once:
@@ -240,6 +242,19 @@ def _take_worker() -> _Worker:
         worker.stop()
 
 
+def start_worker() -> None:
+    """Start a dbt worker now, for a caller that will build soon (`influence run`, `backfill`): it
+    imports dbt (3.7 s) on the other core while the caller starts Airflow and runs the first
+    stages, instead of after them. Nothing to do if an idle one is waiting already (a process that
+    runs `influence run` several times, as the tests do)."""
+    with _idle_workers_lock:
+        if any(worker.usable() for worker in _idle_workers):
+            return
+    worker = _Worker()
+    with _idle_workers_lock:
+        _idle_workers.append(worker)
+
+
 def _stop_idle_workers() -> None:
     with _idle_workers_lock:
         workers, _idle_workers[:] = list(_idle_workers), []
@@ -348,6 +363,10 @@ def serve() -> int:
     process would, and its output (dbt's stdout and stderr, at the file-descriptor level) goes to
     the build's own log; the answers go to a copy of the original stdout, which nothing else
     writes to."""
+    # Ctrl-C reaches the whole process group: the caller decides (it kills a worker that is
+    # building, and closes the stdin of an idle one), so the worker does not print a traceback
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import dbt.cli.main  # noqa: F401 - all of dbt, before the first request (see start_worker)
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 
     answers = os.fdopen(os.dup(1), "w", encoding="utf-8")

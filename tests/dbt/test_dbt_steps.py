@@ -78,16 +78,21 @@ def test_a_worker_that_fails_before_it_opens_the_log_gives_a_one_line_error(tmp_
 
 @pytest.mark.slow
 def test_the_builds_of_a_process_share_one_dbt_worker_that_lets_go_of_the_warehouse(tmp_path: Path) -> None:
-    """`influence run` over several days builds each day from the same process: the second build
-    reuses the first one's worker (dbt already imported, the project warm), the warehouse can be
-    opened read-only in between (as the mart checks do), and a worker that died is replaced."""
+    """`influence run` over several days builds each day from the same process: it starts a worker
+    before its first build, every build uses that worker (dbt already imported, the project warm),
+    the warehouse can be opened read-only in between (as the mart checks do), and a worker that died
+    is replaced."""
     import duckdb
 
     dbt._stop_idle_workers()
+    dbt.start_worker()
+    dbt.start_worker()  # a second run in the same process keeps the idle one
+    [started] = dbt._idle_workers
     world = DbtWorld(tmp_path)
     write_world(world)
     world.build_range([D0])
     [worker] = dbt._idle_workers
+    assert worker is started
     with duckdb.connect(str(world.warehouse), read_only=True) as connection:
         assert connection.execute("select count(*) from marts.fct_person_scores").fetchone()[0] >= 10
     world.build_range([D0 + DAY])
