@@ -37,7 +37,8 @@ published or failed, so a backfill and the daily schedule never overwrite each o
 Catching up many days? `influence_backfill` runs a range in one run, paying dbt's start-up once.
 
 Data problems (a bad source file, a failed check, a failing dbt test) and a warehouse still busy
-after the lock wait fail the task at once (`AirflowFailException`): retrying cannot fix them.
+after the lock wait fail the task at once (`AirflowFailException`): retrying cannot fix them. So
+does Ctrl-C in `influence run`, which runs the tasks in its own process.
 Anything unexpected (I/O errors, a crash, a killed dbt process, a task over its 6-hour limit) is retried twice. Every run that ends in failure is recorded in `run_audit` with the failing stage
 and a one-line reason; see `influence status`.
 """

@@ -25,6 +25,10 @@ class NothingPublishedError(InfluenceError):
     """A consumer command found no published database (or not the asked-for day)."""
 
 
+class RunInterruptedError(InfluenceError):
+    """Ctrl-C during a task: final, like a data problem (a retry would start the task again)."""
+
+
 class DbtProcessKilledError(RuntimeError):
     """The dbt child process was killed by a signal (the kernel's OOM killer, an operator). Not an
     InfluenceError: nothing says the day's data is at fault, so the task is retried."""

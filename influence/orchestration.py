@@ -35,15 +35,20 @@ BACKFILL_TASK_TIMEOUT = dt.timedelta(hours=24)
 def call(function: Any, *args: Any) -> Any:
     """Run a pipeline step. Its own errors (InfluenceError) are final: a bad source file, a failed
     check or a failing dbt test does not fix itself, and a busy warehouse has already been waited
-    for (INFLUENCE_LOCK_TIMEOUT_SECONDS). Anything unexpected (I/O, a crash) may be retried."""
+    for (INFLUENCE_LOCK_TIMEOUT_SECONDS). So is Ctrl-C: `influence run` runs the task in its own
+    process, and a retry would start it again a minute later instead of stopping the run.
+    Anything unexpected (I/O, a crash) may be retried."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from influence.errors import InfluenceError
+    from influence.errors import InfluenceError, RunInterruptedError
 
     try:
         return function(*args)
     except InfluenceError as error:
         raise AirflowFailException(str(error)) from error
+    except KeyboardInterrupt:
+        interrupted = RunInterruptedError("interrupted (Ctrl-C)")
+        raise AirflowFailException(str(interrupted)) from interrupted
 
 
 def failure_cause(context: Any) -> BaseException | None:

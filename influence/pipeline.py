@@ -69,6 +69,8 @@ def _notify(run_id: str, stage: str, state: str, message: str = "") -> None:
 
 
 def one_line(error: BaseException) -> str:
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted (Ctrl-C)"
     text = str(error) if isinstance(error, InfluenceError) else f"{type(error).__name__}: {error}"
     return " ".join(text.split())
 

@@ -82,6 +82,29 @@ def test_operational_settings(dag) -> None:
     assert warehouse_tasks == {"dbt_build"}
 
 
+def test_ctrl_c_fails_a_task_for_good_and_a_crash_is_left_to_the_retries() -> None:
+    """`influence run` runs each task in its own process, so Ctrl-C lands in the task: retried,
+    like any unexpected error, it would start again a minute later instead of stopping the run."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from influence.orchestration import call, failure_cause
+    from influence.pipeline import one_line
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    def crashed() -> None:
+        raise OSError("disk full")
+
+    with pytest.raises(AirflowFailException, match=r"interrupted \(Ctrl-C\)") as failed:
+        call(interrupted)
+    # the stage result and the audit row say so in words, not "KeyboardInterrupt:"
+    assert one_line(failure_cause({"exception": failed.value})) == "interrupted (Ctrl-C)"
+    assert one_line(KeyboardInterrupt()) == "interrupted (Ctrl-C)"
+    with pytest.raises(OSError):
+        call(crashed)
+
+
 def _core_timetable(dag):
     from airflow.serialization.encoders import coerce_to_core_timetable
 
