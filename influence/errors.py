@@ -28,6 +28,9 @@ class NothingPublishedError(InfluenceError):
 class RunInterruptedError(InfluenceError):
     """Ctrl-C during a task: final, like a data problem (a retry would start the task again)."""
 
+    def __init__(self) -> None:
+        super().__init__("interrupted (Ctrl-C)")
+
 
 class DbtProcessKilledError(RuntimeError):
     """The dbt child process was killed by a signal (the kernel's OOM killer, an operator). Not an

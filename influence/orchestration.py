@@ -47,7 +47,7 @@ def call(function: Any, *args: Any) -> Any:
     except InfluenceError as error:
         raise AirflowFailException(str(error)) from error
     except KeyboardInterrupt:
-        interrupted = RunInterruptedError("interrupted (Ctrl-C)")
+        interrupted = RunInterruptedError()
         raise AirflowFailException(str(interrupted)) from interrupted
 
 

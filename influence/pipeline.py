@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from influence import audit
-from influence.errors import InfluenceError, QualityGateError, WarehouseBusyError
+from influence.errors import InfluenceError, QualityGateError, RunInterruptedError, WarehouseBusyError
 from influence.settings import DEFAULT_SOURCES, KNOWN_SOURCES, Paths, paths as current_paths
 
 DEFAULT_LOCK_TIMEOUT_SECONDS = 900.0
@@ -70,7 +70,7 @@ def _notify(run_id: str, stage: str, state: str, message: str = "") -> None:
 
 def one_line(error: BaseException) -> str:
     if isinstance(error, KeyboardInterrupt):
-        return "interrupted (Ctrl-C)"
+        error = RunInterruptedError()
     text = str(error) if isinstance(error, InfluenceError) else f"{type(error).__name__}: {error}"
     return " ".join(text.split())
 
