@@ -3,8 +3,9 @@
     days after each build; DuckDB now refuses the null on every write). dbt writes a contract's
     constraints only when it creates a table, and an incremental table is never recreated, so an
     older warehouse gets them here, once: ALTER TABLE ... SET NOT NULL checks the rows already
-    there and fails on a null, naming the column. Afterwards the query finds nothing to add and the
-    hook renders nothing. Table models are recreated with their constraints on every build. -#}
+    there and fails on a null ("NOT NULL constraint failed: <table>.<column>"). Afterwards the
+    query finds nothing to add and the hook renders nothing. Table models are recreated with their
+    constraints on every build. -#}
 {% macro add_contract_not_null_constraints() %}
     {%- if execute and config.get('materialized') == 'incremental' -%}
         {%- set declared = [] -%}
