@@ -20,24 +20,65 @@ from influence import dbt
 from influence.settings import DBT_PROJECT_DIR
 
 
-def dbt_ls(tmp_path: Path, *selection: str, output: str = "name") -> list[str]:
-    """`dbt ls` of the project: one name per node, or one JSON document per line with output="json"."""
-    environment = {**os.environ, "INFLUENCE_RAW_DIR": str(tmp_path / "raw"), "INFLUENCE_WAREHOUSE": str(tmp_path / "w.duckdb"),
+@pytest.fixture(scope="module")
+def first_day_built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The crafted world with its first day built, for the tests that build the days after it."""
+    world = DbtWorld(tmp_path_factory.mktemp("first_day"))
+    write_world(world)
+    world.build(D0)
+    return world.root
+
+
+def copy_of(first_day_built: Path, root: Path) -> DbtWorld:
+    shutil.copytree(first_day_built, root)
+    return DbtWorld(root)
+
+
+# What the tests below list with `dbt ls`: (output, selection) by name.
+LISTINGS = {
+    "data_tests": ("name", ["--resource-type", "test", "--exclude", dbt.UNIT_TESTS]),
+    "models": ("name", ["--resource-type", "model"]),
+    "day_step": ("name", dbt.DAY_SELECTION),
+    "history_step": ("name", dbt.HISTORY_SELECTION),
+    "incremental_models": ("json", ["--resource-type", "model", "--select", "config.materialized:incremental"]),
+}
+
+# One child process parses the project once and runs every `dbt ls` on that manifest: a `dbt ls`
+# command per listing imported dbt and parsed the project five times (about 7 s each).
+LIST_SCRIPT = """
+import json, sys
+from dbt.cli.main import dbtRunner
+common, listings = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+parsed = dbtRunner().invoke(["parse", *common])
+assert parsed.success, parsed.exception
+runner = dbtRunner(manifest=parsed.result)
+found = {}
+for name, (output, selection) in listings.items():
+    listed = runner.invoke(["ls", *common, "--output", output, *selection])
+    assert listed.success, (name, listed.exception)
+    found[name] = list(listed.result)
+print(json.dumps(found))
+"""
+
+
+@pytest.fixture(scope="module")
+def dbt_listings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
+    """`dbt ls` of the project for each of LISTINGS: node names, or one JSON document per node."""
+    root = tmp_path_factory.mktemp("dbt_ls")
+    environment = {**os.environ, "INFLUENCE_RAW_DIR": str(root / "raw"), "INFLUENCE_WAREHOUSE": str(root / "w.duckdb"),
                    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    completed = subprocess.run(
-        [str(Path(sys.executable).with_name("dbt")), "ls", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
-         "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target"),
-         "--log-path", str(tmp_path / "logs"), "--output", output, *selection],
-        env=environment, capture_output=True, text=True, check=True,
-    )
-    return completed.stdout.splitlines() if output == "json" else completed.stdout.split()
+    common = ["--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+              "--target-path", str(root / "target"), "--log-path", str(root / "logs")]
+    completed = subprocess.run([sys.executable, "-c", LIST_SCRIPT, json.dumps(common), json.dumps(LISTINGS)],
+                               env=environment, capture_output=True, text=True, check=False)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return json.loads(completed.stdout.splitlines()[-1])
 
 
-def test_day_and_history_steps_run_every_data_test_exactly_once(tmp_path: Path) -> None:
-    every_data_test = dbt_ls(tmp_path, "--resource-type", "test", "--exclude", dbt.UNIT_TESTS)
-    models = dbt_ls(tmp_path, "--resource-type", "model")
-    day_step = dbt_ls(tmp_path, *dbt.DAY_SELECTION)
-    history_step = dbt_ls(tmp_path, *dbt.HISTORY_SELECTION)
+def test_day_and_history_steps_run_every_data_test_exactly_once(dbt_listings: dict[str, list[str]]) -> None:
+    every_data_test, models = dbt_listings["data_tests"], dbt_listings["models"]
+    day_step, history_step = dbt_listings["day_step"], dbt_listings["history_step"]
+    assert len(every_data_test) > 50 and len(models) > 20
 
     day_tests = [name for name in day_step if name not in models]
     assert sorted(set(day_step) & set(models)) == sorted(models), "each day builds every model"
@@ -77,27 +118,27 @@ def test_a_worker_that_fails_before_it_opens_the_log_gives_a_one_line_error(tmp_
 
 
 @pytest.mark.slow
-def test_the_builds_of_a_process_share_one_dbt_worker_that_lets_go_of_the_warehouse(tmp_path: Path) -> None:
+def test_the_builds_of_a_process_share_one_dbt_worker_that_lets_go_of_the_warehouse(
+        first_day_built: Path, tmp_path: Path) -> None:
     """`influence run` over several days builds each day from the same process: it starts a worker
     before its first build, every build uses that worker (dbt already imported, the project warm),
     the warehouse can be opened read-only in between (as the mart checks do), and a worker that died
     is replaced."""
     import duckdb
 
+    world = copy_of(first_day_built, tmp_path / "world")
     dbt._stop_idle_workers()
     dbt.start_worker()
     dbt.start_worker()  # a second run in the same process keeps the idle one
     [started] = dbt._idle_workers
-    world = DbtWorld(tmp_path)
-    write_world(world)
-    world.build_range([D0])
+    world.build_range([D0 + DAY])
     [worker] = dbt._idle_workers
     assert worker is started
     with duckdb.connect(str(world.warehouse), read_only=True) as connection:
-        assert connection.execute("select count(*) from marts.fct_person_scores").fetchone()[0] >= 10
-    world.build_range([D0 + DAY])
+        assert connection.execute("select count(distinct score_date) from marts.fct_person_scores").fetchone()[0] == 2
+    world.build_range([D0 + 2 * DAY])
     assert [idle.process.pid for idle in dbt._idle_workers] == [worker.process.pid]
-    assert world.scalar("select count(distinct score_date) from marts.fct_person_scores") == 2
+    assert world.scalar("select count(distinct score_date) from marts.fct_person_scores") == 3
     # the build's dbt output went to its own log: the seed, build and test steps of that build alone
     assert (world.root / "runs" / "build" / "dbt_output.log").read_text().count("Completed successfully") == 3
 
@@ -108,13 +149,13 @@ def test_the_builds_of_a_process_share_one_dbt_worker_that_lets_go_of_the_wareho
     replacement.stop()
 
 
-def test_every_incremental_model_stops_on_a_schema_change_and_is_never_fully_refreshed(tmp_path: Path) -> None:
+def test_every_incremental_model_stops_on_a_schema_change_and_is_never_fully_refreshed(
+        dbt_listings: dict[str, list[str]]) -> None:
     """dbt's default for an incremental model whose columns changed is to insert only the persisted
     table's columns, dropping the new ones without a word; the state tables must stop instead. And
     `dbt build --full-refresh` would rebuild the score history and the decayed state from one day
     (test_a_full_refresh_keeps_the_history_and_the_state builds with the flag)."""
-    incremental = [json.loads(line) for line in dbt_ls(
-        tmp_path, "--resource-type", "model", "--select", "config.materialized:incremental", output="json")]
+    incremental = [json.loads(line) for line in dbt_listings["incremental_models"]]
     assert len(incremental) >= 10
     configs = {model["name"]: (model["config"]["on_schema_change"], model["config"]["full_refresh"])
                for model in incremental}
@@ -131,14 +172,11 @@ HISTORY = {
 
 
 @pytest.mark.slow
-def test_a_full_refresh_keeps_the_history_and_the_state(tmp_path: Path) -> None:
+def test_a_full_refresh_keeps_the_history_and_the_state(first_day_built: Path, tmp_path: Path) -> None:
     """`dbt build --full-refresh` of the next day builds it on top of what is kept, exactly as a
     plain build does: the first day's published scores, its graph and the account numbers stay."""
-    plain = DbtWorld(tmp_path / "plain")
-    write_world(plain)
-    plain.build(D0)
-    shutil.copytree(plain.root, tmp_path / "refreshed")
-    refreshed = DbtWorld(tmp_path / "refreshed")
+    plain = copy_of(first_day_built, tmp_path / "plain")
+    refreshed = copy_of(first_day_built, tmp_path / "refreshed")
     refreshed.dbt_build(D0 + DAY, "--exclude", "test_type:unit", "--full-refresh")
     plain.build(D0 + DAY)
     assert refreshed.scalar("select count(*) from marts.fct_person_scores where score_date = ?", D0) >= 10
@@ -152,16 +190,15 @@ def _not_null_columns(world: DbtWorld) -> set[tuple[str, str]]:
 
 
 @pytest.mark.slow
-def test_a_warehouse_built_before_the_not_null_constraints_gets_them_on_its_next_build(tmp_path: Path) -> None:
+def test_a_warehouse_built_before_the_not_null_constraints_gets_them_on_its_next_build(
+        first_day_built: Path, tmp_path: Path) -> None:
     """The marts' NOT NULL columns are contract constraints (they replaced not_null data tests).
     dbt writes them only when it creates a table, and an incremental one is never recreated: the
     marts' pre-hook adds them to the tables of an older warehouse, and from then on DuckDB refuses
     a null on every write."""
     import duckdb
 
-    world = DbtWorld(tmp_path)
-    write_world(world)
-    world.build(D0)
+    world = copy_of(first_day_built, tmp_path / "world")
     declared = _not_null_columns(world)
     assert {("fct_person_scores", "score"), ("fct_account_factors", "account_key"), ("dim_accounts", "person_id"),
             ("fct_score_percentiles", "scope")} <= declared
