@@ -29,8 +29,9 @@ def first_day_built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return world.root
 
 
-def copy_of(first_day_built: Path, root: Path) -> DbtWorld:
-    shutil.copytree(first_day_built, root)
+def copy_of(built: Path, root: Path) -> DbtWorld:
+    """A world of its own at `root`, starting from the built one."""
+    shutil.copytree(built, root)
     return DbtWorld(root)
 
 
