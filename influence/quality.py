@@ -418,9 +418,23 @@ def _passed_without_running(suite_name: str, expectations: list[dict[str, Any]],
     ]
 
 
-# A column minimum or maximum of an empty table is undefined (GX fails it); every row of zero rows
-# is within any bound, so these are vacuously true there: reported, not run.
-_AGGREGATE_BOUNDS = frozenset({"expect_column_min_to_be_between", "expect_column_max_to_be_between"})
+# What every row (value, pair of values, group of rows) of a table must satisfy holds vacuously
+# for a table of zero rows, and so does a bound on a column's minimum or maximum (GX fails those:
+# the minimum of nothing is undefined). On an empty table they are reported, not run: GX costs
+# about 0.4 s per suite whatever the rows, and a Higgs day has six empty Stack Exchange partitions.
+# What an empty table can still get wrong is checked: its columns, their types, its row count.
+_VACUOUS_ON_ZERO_ROWS = frozenset({
+    "expect_column_min_to_be_between",
+    "expect_column_max_to_be_between",
+    "expect_column_values_to_not_be_null",
+    "expect_column_values_to_be_null",
+    "expect_column_values_to_match_regex",
+    "expect_column_values_to_be_in_set",
+    "expect_column_values_to_be_between",
+    "expect_column_values_to_be_unique",
+    "expect_compound_columns_to_be_unique",
+    "expect_column_pair_values_to_be_equal",
+})
 
 
 def _run_suite(
@@ -434,7 +448,7 @@ def _run_suite(
 ) -> list[CheckResult]:
     vacuous: list[CheckResult] = []
     if rows == 0:
-        spec, removed = spec.split(_AGGREGATE_BOUNDS)
+        spec, removed = spec.split(_VACUOUS_ON_ZERO_ROWS)
         vacuous = _passed_without_running(run_name, removed, "vacuous: 0 rows")
     validation = validator.run(run_name, spec, table, parameters)
     return _collect(run_name, validation, context) + vacuous

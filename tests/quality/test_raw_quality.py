@@ -123,12 +123,32 @@ def test_empty_partition_is_valid_and_its_volume_warns(raw_paths: Paths) -> None
     assert [(w.suite, w.check) for w in report.warnings] == [
         ("raw_twitter_events", "expect_table_row_count_to_be_between()")
     ]
-    vacuous = {r.check for r in report.results if r.observed == "vacuous: 0 rows"}
-    assert vacuous == {
-        "expect_column_min_to_be_between(occurred_at)",
-        "expect_column_max_to_be_between(occurred_at)",
-        "expect_column_min_to_be_between(source_line)",
-    }
+    events_results = [r for r in report.results if r.suite == "raw_twitter_events"]
+    vacuous = {r.check for r in events_results if r.observed == "vacuous: 0 rows"}
+    assert {"expect_column_min_to_be_between(occurred_at)", "expect_column_max_to_be_between(occurred_at)",
+            "expect_column_min_to_be_between(source_line)", "expect_column_values_to_not_be_null(event_id)",
+            "expect_column_values_to_be_unique(event_id)"} <= vacuous
+    # what an empty table can still get wrong ran: its columns, their types, its row count
+    ran = {r.check for r in events_results} - vacuous
+    assert "expect_table_columns_to_match_set()" in ran
+    assert "expect_column_values_to_be_of_type(occurred_at)" in ran
+    assert "expect_table_row_count_to_be_between()" in ran
+    assert all(check.startswith(("expect_table_", "expect_column_values_to_be_of_type")) for check in ran)
+
+
+def test_empty_partition_with_a_wrong_type_or_column_is_an_error(raw_paths: Paths) -> None:
+    empty = events(raw_paths).slice(0, 0)
+    index = empty.schema.get_field_index("occurred_at")
+    naive = empty.set_column(index, "occurred_at", pc.cast(empty.column("occurred_at"), pa.timestamp("us")))
+    rewrite_partition(partition_file(raw_paths, "events"), naive)
+    report = validate_raw(JULY_2, raw_paths)
+    blocking = {(r.suite, r.check) for r in report.blocking_failures}
+    assert blocking == {("raw_twitter_events", "expect_column_values_to_be_of_type(occurred_at)")}
+
+    renamed = empty.rename_columns(["occurred" if n == "occurred_at" else n for n in empty.column_names])
+    rewrite_partition(partition_file(raw_paths, "events"), renamed)
+    report = validate_raw(JULY_2, raw_paths)
+    assert ("raw_twitter_events", "expect_table_columns_to_match_set()", "error") in failed(report)
 
 
 def test_volume_of_a_quiet_network_is_not_compared(raw_paths: Paths) -> None:
