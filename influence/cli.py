@@ -1,13 +1,14 @@
 """`influence` console script: run the daily DAG locally, and read the published scores.
 
-    influence run --start 2012-07-01 --end 2012-07-07 [--source higgs --source stackexchange]
+    influence run --start 2012-07-01 --end 2012-07-07 [--start D --end D ...] [--source higgs --source stackexchange]
     influence backfill --start 2018-03-12 --end 2018-09-02 [--source stackexchange]
     influence top [--date D] [--network N] [-n 20]
     influence show PERSON_ID [--date D]
     influence status [-n 10]
 
 `run` executes the real Airflow DAG influence_daily in this process with `dag.test()`, one run per
-day (no scheduler, no server); `backfill` runs the whole range as one run of influence_backfill;
+day (no scheduler, no server); several ranges (`--start`/`--end` pairs, in order) run in the same
+process, so they pay its start-up once (about 20 s: Airflow, its execution API, GX); `backfill` runs the whole range as one run of influence_backfill;
 Airflow's metadata lives in SQLite under `$AIRFLOW_HOME` (default `<project>/.airflow`), created on
 first use. The other commands only read the published DuckDB file, opened read-only.
 Every path follows the INFLUENCE_* environment variables (see docs/architecture.md), e.g.
@@ -43,8 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser.parse_args(argv)  # exits 2 with a usage line on bad arguments
     try:
         if arguments.command in ("run", "backfill"):
-            if arguments.end < arguments.start:
-                arguments.command_parser.error(f"--end {arguments.end} is before --start {arguments.start}")
+            ranges = _ranges(arguments)
             from influence.pipeline import parse_sources
 
             try:
@@ -55,8 +55,9 @@ def main(argv: list[str] | None = None) -> int:
 
             dbt.start_worker()
             if arguments.command == "backfill":
-                return backfill(arguments.start, arguments.end, sources)
-            return run_days(arguments.start, arguments.end, sources)
+                (start, end), = ranges
+                return backfill(start, end, sources)
+            return run_days(ranges, sources)
         if arguments.command == "top":
             return show_top(arguments.date, arguments.network, arguments.n)
         if arguments.command == "show":
@@ -71,6 +72,25 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     parser.print_help()
     return 2
+
+
+def _ranges(arguments: argparse.Namespace) -> list[tuple[dt.date, dt.date]]:
+    """The (start, end) pairs of `run`/`backfill`, checked: in order, none overlapping (each day
+    builds on the days before it). Exits 2 with a usage line otherwise."""
+    error = arguments.command_parser.error
+    if len(arguments.start) != len(arguments.end):
+        error(f"give one --end per --start (got {len(arguments.start)} --start, {len(arguments.end)} --end)")
+    ranges = list(zip(arguments.start, arguments.end, strict=True))
+    if arguments.command == "backfill" and len(ranges) > 1:
+        error("backfill runs one range: give one --start and one --end")
+    previous_end: dt.date | None = None
+    for start, end in ranges:
+        if end < start:
+            error(f"--end {end} is before --start {start}")
+        if previous_end is not None and start <= previous_end:
+            error(f"range {start}..{end} starts on or before the end of the previous one ({previous_end}); give ranges in order")
+        previous_end = end
+    return ranges
 
 
 def _date(text: str) -> dt.date:
@@ -93,13 +113,14 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Paths follow INFLUENCE_DATA_DIR / INFLUENCE_*_DIR; Airflow metadata follows AIRFLOW_HOME.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    run = commands.add_parser("run", help="run the influence_daily DAG in-process for each day of a range")
+    run = commands.add_parser(
+        "run", help="run the influence_daily DAG in-process for each day of a range (or of several, in order)")
     backfill_parser = commands.add_parser(
         "backfill", help="run a range of days as one run of the influence_backfill DAG (faster for many days)")
     for command in (run, backfill_parser):
         command.set_defaults(command_parser=command)
-        command.add_argument("--start", type=_date, required=True, help="first day (YYYY-MM-DD, UTC)")
-        command.add_argument("--end", type=_date, required=True, help="last day, inclusive")
+        command.add_argument("--start", type=_date, required=True, action="append", help="first day (YYYY-MM-DD, UTC)" + ("; repeat --start/--end for more ranges" if command is run else ""))
+        command.add_argument("--end", type=_date, required=True, action="append", help="last day, inclusive")
         command.add_argument("--source", action="append", metavar="SOURCE",
                              help="source to extract (repeatable): higgs, stackexchange, synthetic; default higgs and stackexchange")
     top = commands.add_parser("top", help="the highest scores of a day")
@@ -221,7 +242,7 @@ class _DayProgress:
         return cells
 
 
-def run_days(start: dt.date, end: dt.date, sources: list[str]) -> int:
+def run_days(ranges: list[tuple[dt.date, dt.date]], sources: list[str]) -> int:
     from rich.console import Console
     from rich.live import Live
     from rich.table import Table
@@ -229,11 +250,12 @@ def run_days(start: dt.date, end: dt.date, sources: list[str]) -> int:
     paths = current_paths()
     log_file = paths.runs / "logs" / f"influence-run-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.log"
     console = Console(file=sys.stdout, soft_wrap=True, highlight=False)
-    console.print(f"influence run {start} → {end}, sources: {', '.join(sources)}; log: {log_file}")
+    spans = ", ".join(f"{start} → {end}" for start, end in ranges)
+    console.print(f"influence run {spans}, sources: {', '.join(sources)}; log: {log_file}")
     prepare_airflow()
     from influence.pipeline import parse_days
 
-    days = parse_days(start, end)
+    days = [day for start, end in ranges for day in parse_days(start, end)]
     progress: list[_DayProgress] = []
 
     def table() -> Table:

@@ -26,17 +26,20 @@ DAYS = [(dt.date(2018, 8, 28) + dt.timedelta(days=offset)).isoformat() for offse
 SAMPLES = PROJECT_ROOT / "data" / "samples"
 
 
-def run_in_process(command: str, data_dir: Path, *arguments: str) -> int:
+def run_in_process(command: str, data_dir: Path, *arguments: str,
+                   ranges: tuple[tuple[str, str], ...] = ((FIRST, LAST),)) -> int:
+    days = [argument for start, end in ranges for argument in ("--start", start, "--end", end)]
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("INFLUENCE_DATA_DIR", str(data_dir))
         patch.setenv("INFLUENCE_SAMPLES_DIR", str(SAMPLES))
-        return cli.main([command, "--start", FIRST, "--end", LAST, "--source", "stackexchange", *arguments])
+        return cli.main([command, *days, "--source", "stackexchange", *arguments])
 
 
 @pytest.fixture(scope="module")
 def daily_and_backfill(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("backfill")
-    assert run_in_process("run", root / "daily") == 0
+    # the daily side as two one-day ranges of one `influence run` (as `make run` gives its samples)
+    assert run_in_process("run", root / "daily", ranges=((FIRST, FIRST), (LAST, LAST))) == 0
     assert run_in_process("backfill", root / "backfill") == 0
     return root / "daily", root / "backfill"
 
