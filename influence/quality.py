@@ -156,6 +156,13 @@ def source_of_network(network: str) -> str | None:
 # --------------------------------------------------------------------------- GX plumbing
 
 
+# GX's page views, with their Jinja templates compiled once per process (influence/gx_docs_views.py)
+_CACHED_VIEWS = {
+    "page": {"module_name": "influence.gx_docs_views", "class_name": "CachedJinjaPageView"},
+    "index": {"module_name": "influence.gx_docs_views", "class_name": "CachedJinjaIndexPageView"},
+}
+
+
 class _Validator:
     """One ephemeral GX context per validate_* call: in-memory stores, a Data Docs site in the
     run folder, a pandas data source (the raw manifests) and a SQL data source over a scratch
@@ -188,7 +195,10 @@ class _Validator:
                         "class_name": "TupleFilesystemStoreBackend",
                         "base_directory": str(docs_dir),
                     },
-                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "view": _CACHED_VIEWS["index"]},
+                    "site_section_builders": {
+                        section: {"view": _CACHED_VIEWS["page"]} for section in ("expectations", "validations", "profiling")
+                    },
                 }
             },
             progress_bars=ProgressBarsConfig(globally=False),

@@ -263,3 +263,20 @@ def test_an_unreadable_partition_view_raises_duckdbs_own_error(tmp_path: Path) -
             validator.add_parquet_view("raw_twitter_events", not_parquet)
     finally:
         validator.close()
+
+
+def test_data_docs_compile_their_templates_once_per_process(raw_paths: Paths, monkeypatch) -> None:
+    import jinja2
+
+    validate_raw(JULY_2, raw_paths)  # compiles what this process has not compiled yet
+    compiled: list[str | None] = []
+    compile_template = jinja2.Environment.compile
+
+    def counting(self, source, name=None, *args, **kwargs):  # noqa: ANN001, ANN202
+        compiled.append(name)
+        return compile_template(self, source, name, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    report = validate_raw(JULY_2, raw_paths)
+    assert "raw_twitter_events" in report.data_docs.read_text()
+    assert compiled == [], "GX's page templates were compiled again (influence/gx_docs_views.py)"
