@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import gc
 import os
 import subprocess
 import sys
@@ -641,5 +642,16 @@ def _interrupted_runs(paths: Paths, recorded_run_ids: set[str]) -> list[tuple[st
     return found
 
 
+def console_main() -> None:
+    """The `influence` console script: `main`, then exit without the interpreter's final garbage
+    collections. Over Airflow's, dbt's and GX's objects they took 4.6 s of every `influence run`'s
+    exit (measured on one Stack Exchange day). Nothing is lost: the atexit handlers still run
+    (logging's shutdown, stopping the dbt worker), and every file and database the command wrote
+    is closed by then. Not in `main`, which the tests call in their own process."""
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()
