@@ -8,11 +8,12 @@
 
 `run` executes the real Airflow DAG influence_daily in this process with `dag.test()`, one run per
 day (no scheduler, no server); several ranges (`--start`/`--end` pairs, in order) run in the same
-process, so they pay its start-up once (about 20 s: Airflow, its execution API, GX); `backfill` runs the whole range as one run of influence_backfill;
-Airflow's metadata lives in SQLite under `$AIRFLOW_HOME` (default `<project>/.airflow`), created on
-first use. The other commands only read the published DuckDB file, opened read-only.
-Every path follows the INFLUENCE_* environment variables (see docs/architecture.md), e.g.
-`INFLUENCE_DATA_DIR=/tmp/elsewhere influence run ...` runs against another data directory.
+process, so they pay its start-up once (about 20 s: Airflow, its execution API, GX). `backfill`
+runs the whole range as one run of influence_backfill. Airflow's metadata lives in SQLite under
+`$AIRFLOW_HOME` (default `<project>/.airflow`), created on first use. The other commands only read
+the published DuckDB file, opened read-only. Every path follows the INFLUENCE_* environment
+variables (see docs/architecture.md), e.g. `INFLUENCE_DATA_DIR=/tmp/elsewhere influence run ...`
+runs against another data directory.
 The pipeline's own errors (a bad source file, a failed check, a busy warehouse, nothing published)
 print one line and exit 1; bad arguments exit 2. Anything else is a bug and keeps its traceback.
 """
@@ -120,7 +121,9 @@ def _parser() -> argparse.ArgumentParser:
         "backfill", help="run a range of days as one run of the influence_backfill DAG (faster for many days)")
     for command in (run, backfill_parser):
         command.set_defaults(command_parser=command)
-        command.add_argument("--start", type=_date, required=True, action="append", help="first day (YYYY-MM-DD, UTC)" + ("; repeat --start/--end for more ranges" if command is run else ""))
+        more_ranges = "; repeat --start/--end for more ranges" if command is run else ""
+        command.add_argument("--start", type=_date, required=True, action="append",
+                             help=f"first day (YYYY-MM-DD, UTC){more_ranges}")
         command.add_argument("--end", type=_date, required=True, action="append", help="last day, inclusive")
         command.add_argument("--source", action="append", metavar="SOURCE",
                              help="source to extract (repeatable): higgs, stackexchange, synthetic; default higgs and stackexchange")

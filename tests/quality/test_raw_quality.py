@@ -9,6 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import pytest
 
 from influence.quality import QualityReport, validate_raw
 from influence.settings import Paths
@@ -265,14 +266,15 @@ def test_an_unreadable_partition_view_raises_duckdbs_own_error(tmp_path: Path) -
         validator.close()
 
 
-def test_data_docs_compile_their_templates_once_per_process(raw_paths: Paths, monkeypatch) -> None:
+def test_data_docs_compile_their_templates_once_per_process(raw_paths: Paths, monkeypatch: pytest.MonkeyPatch) -> None:
     import jinja2
 
     validate_raw(JULY_2, raw_paths)  # compiles what this process has not compiled yet
     compiled: list[str | None] = []
     compile_template = jinja2.Environment.compile
 
-    def counting(self, source, name=None, *args, **kwargs):  # noqa: ANN001, ANN202
+    def counting(self: jinja2.Environment, source: object, name: str | None = None, *args: object,
+                 **kwargs: object) -> object:
         compiled.append(name)
         return compile_template(self, source, name, *args, **kwargs)
 
