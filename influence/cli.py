@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
                 arguments.command_parser.error(str(error))
             from influence import dbt
 
-            dbt.start_worker()
+            dbt.start_worker(current_paths())
             if arguments.command == "backfill":
                 (start, end), = ranges
                 return backfill(start, end, sources)

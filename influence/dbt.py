@@ -15,7 +15,8 @@ calling process lives and runs one build per request: `influence run` over sever
 task of every day in one process, so from the second day on a build skips dbt's import (3.5 s) and
 a cold parse (2.2 s; warm: 0.3-0.5 s; both measured against the Higgs sample's warehouse), and
 `influence run` starts it before its first stage (`start_worker`), so even the first build does
-not wait for the import. Between builds it closes its DuckDB
+not wait for the import, nor for a full parse of a new data directory: the worker parses the
+project ahead while the caller starts Airflow and runs the first stages. Between builds it closes its DuckDB
 connection, so the mart checks can open the warehouse. An Airflow worker that runs each task in a
 new process starts a new one per build, as before. Each build parses the project and hands that
 manifest to every step, so a range of days pays the parse once:
@@ -101,7 +102,7 @@ def build_days(days: Sequence[dt.date], paths: Paths, run_dir: Path,
     days = sorted(days)
     if not days:
         raise DbtBuildError("dbt build: no day to build")
-    target_path = paths.runs / "dbt_target"  # shared across runs so dbt can reuse its partial parse
+    target_path = _target_path(paths)
     log_path = run_dir / "dbt_logs"
     run_dir.mkdir(parents=True, exist_ok=True)
     kept_results = run_dir / "run_results.json"
@@ -110,18 +111,9 @@ def build_days(days: Sequence[dt.date], paths: Paths, run_dir: Path,
         "--days", ",".join(day.isoformat() for day in days),
         "--vars", json.dumps(extra_vars or {}),
         "--results", str(kept_results),
-        "--",
-        "--project-dir", str(DBT_PROJECT_DIR),
-        "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target-path", str(target_path),
-        "--log-path", str(log_path),
-        "--no-use-colors",
+        "--", *_dbt_arguments(paths, log_path),
     ]
-    environment = {
-        **paths.env(),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "DO_NOT_TRACK": "1",
-    }
+    environment = _environment(paths)
     what = f"dbt build for {_span(days)}"
     started = time.monotonic()
     (target_path / "static_index.html").unlink(missing_ok=True)
@@ -167,6 +159,24 @@ def build_days(days: Sequence[dt.date], paths: Paths, run_dir: Path,
     )
 
 
+def _target_path(paths: Paths) -> Path:
+    return paths.runs / "dbt_target"  # shared across runs so dbt can reuse its partial parse
+
+
+def _dbt_arguments(paths: Paths, log_path: Path) -> list[str]:
+    return [
+        "--project-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target-path", str(_target_path(paths)),
+        "--log-path", str(log_path),
+        "--no-use-colors",
+    ]
+
+
+def _environment(paths: Paths) -> dict[str, str]:
+    return {**paths.env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
+
+
 def _span(days: Sequence[dt.date]) -> str:
     return days[0].isoformat() if len(days) == 1 else f"{days[0]}..{days[-1]} ({len(days)} days)"
 
@@ -194,6 +204,20 @@ class _Worker:
             [self.executable, "-m", "influence.dbt", "--serve"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8",
         )
+        self.unanswered = 0  # requests whose answer nobody waits for (`parse_ahead`)
+
+    def parse_ahead(self, paths: Paths) -> None:
+        """Ask the worker to parse the project for `paths` now, without waiting: the first build's
+        parse is then a partial one. Its answer is read (and dropped) by the next build; if it
+        failed, that build parses everything again and reports what is wrong."""
+        log_path = _target_path(paths) / "parse_ahead_logs"
+        request = {"parse_only": True, "arguments": ["--", *_dbt_arguments(paths, log_path)],
+                   "environment": {**os.environ, **_environment(paths)},
+                   "output_log": str(log_path / "dbt_output.log")}
+        log_path.mkdir(parents=True, exist_ok=True)
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        self.unanswered += 1
 
     def usable(self) -> bool:
         # a forked process must not share its parent's pipes; a changed interpreter needs its own
@@ -205,6 +229,9 @@ class _Worker:
         try:
             self.process.stdin.write(json.dumps(request) + "\n")
             self.process.stdin.flush()
+            while self.unanswered:
+                self.process.stdout.readline()
+                self.unanswered -= 1
             reply = self.process.stdout.readline()
         except BrokenPipeError:
             reply = ""
@@ -243,15 +270,18 @@ def _take_worker() -> _Worker:
         worker.stop()
 
 
-def start_worker() -> None:
+def start_worker(paths: Paths | None = None) -> None:
     """Start a dbt worker now, for a caller that will build soon (`influence run`, `backfill`): it
     imports dbt (3.7 s) on the other core while the caller starts Airflow and runs the first
-    stages, instead of after them. Nothing to do if an idle one is waiting already (a process that
-    runs `influence run` several times, as the tests do)."""
+    stages, instead of after them, and with `paths` it parses the project for them too (the first
+    build of a new data directory otherwise parses it all, in its own time). Nothing to do if an
+    idle one is waiting already (a process that runs `influence run` several times, as the tests do)."""
     with _idle_workers_lock:
         if any(worker.usable() for worker in _idle_workers):
             return
     worker = _Worker()
+    if paths is not None:
+        worker.parse_ahead(paths)
     with _idle_workers_lock:
         _idle_workers.append(worker)
 
@@ -348,6 +378,14 @@ def _build_then_generate_docs(days: list[str], extra_vars: dict[str, Any], resul
     return 0 if docs.success else DOCS_FAILED_EXIT_CODE
 
 
+def parse_only(argv: list[str]) -> int:
+    """Parse the project (writing dbt's partial-parse state to the target path), nothing else."""
+    from dbt.cli.main import dbtRunner
+
+    dbt_arguments = argv[argv.index("--") + 1:]
+    return 0 if dbtRunner().invoke(["parse", *dbt_arguments, "--vars", "{}"]).success else 1
+
+
 def main(argv: list[str]) -> int:
     separator = argv.index("--")
     options, dbt_arguments = argv[:separator], argv[separator + 1:]
@@ -381,7 +419,7 @@ def serve() -> int:
             os.dup2(output.fileno(), 1)
             os.dup2(output.fileno(), 2)
             try:
-                exit_code = main(request["arguments"])
+                exit_code = (parse_only if request.get("parse_only") else main)(request["arguments"])
             except Exception:  # noqa: BLE001 - reported in the build's log, the worker stays up
                 import traceback
 

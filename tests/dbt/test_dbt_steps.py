@@ -10,14 +10,15 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from dbt_world import DbtWorld
+from dbt_world import SAMPLES, DbtWorld
 from test_model_properties import D0, DAY, write_world
 
 from influence import dbt
-from influence.settings import DBT_PROJECT_DIR
+from influence.settings import DBT_PROJECT_DIR, Paths
 
 
 @pytest.fixture(scope="module")
@@ -122,19 +123,23 @@ def test_a_worker_that_fails_before_it_opens_the_log_gives_a_one_line_error(tmp_
 def test_the_builds_of_a_process_share_one_dbt_worker_that_lets_go_of_the_warehouse(
         first_day_built: Path, tmp_path: Path) -> None:
     """`influence run` over several days builds each day from the same process: it starts a worker
-    before its first build, every build uses that worker (dbt already imported, the project warm),
-    the warehouse can be opened read-only in between (as the mart checks do), and a worker that died
-    is replaced."""
+    before its first build, which parses the project ahead, every build uses that worker (dbt
+    already imported, the project warm), the warehouse can be opened read-only in between (as the
+    mart checks do), and a worker that died is replaced."""
     import duckdb
 
     world = copy_of(first_day_built, tmp_path / "world")
+    shutil.rmtree(world.root / "runs" / "dbt_target")  # a new data directory: nothing parsed yet
     dbt._stop_idle_workers()
-    dbt.start_worker()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("INFLUENCE_DUCKDB_MEMORY_LIMIT", "2GB")  # as DbtWorld builds: the same profile
+        dbt.start_worker(replace(Paths.under(world.root, samples=SAMPLES), warehouse=world.warehouse))
     dbt.start_worker()  # a second run in the same process keeps the idle one
     [started] = dbt._idle_workers
     world.build_range([D0 + DAY])
     [worker] = dbt._idle_workers
     assert worker is started
+    assert "Nothing changed, skipping partial parsing" in world.dbt_log.read_text(), "the build parsed again"
     with duckdb.connect(str(world.warehouse), read_only=True) as connection:
         assert connection.execute("select count(distinct score_date) from marts.fct_person_scores").fetchone()[0] == 2
     world.build_range([D0 + 2 * DAY])
