@@ -13,7 +13,7 @@ from influence import cli, dbt
 @pytest.fixture
 def started(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, object]]:
     calls: list[tuple[str, object]] = []
-    monkeypatch.setattr(dbt, "start_worker", lambda: None)
+    monkeypatch.setattr(dbt, "start_worker", lambda paths=None: None)
     monkeypatch.setattr(cli, "run_days", lambda ranges, sources: calls.append(("run", ranges)) or 0)
     monkeypatch.setattr(cli, "backfill", lambda start, end, sources: calls.append(("backfill", (start, end))) or 0)
     return calls
