@@ -16,10 +16,10 @@ task of every day in one process, so from the second day on a build skips dbt's 
 a cold parse (2.2 s; warm: 0.3-0.5 s; both measured against the Higgs sample's warehouse), and
 `influence run` starts it before its first stage (`start_worker`), so even the first build does
 not wait for the import, nor for a full parse of a new data directory: the worker parses the
-project ahead while the caller starts Airflow and runs the first stages. Between builds it closes its DuckDB
-connection, so the mart checks can open the warehouse. An Airflow worker that runs each task in a
-new process starts a new one per build, as before. Each build parses the project and hands that
-manifest to every step, so a range of days pays the parse once:
+project ahead while the caller starts Airflow and runs the first stages. Between builds it closes
+its DuckDB connection, so the mart checks can open the warehouse. An Airflow worker that runs
+each task in a new process starts a new one per build, as before. Each build parses the project
+and hands that manifest to every step, so a range of days pays the parse once:
 
     seed                                    the model constants
     per day D: build every model and the    `--vars '{run_date: D}'`; the staging tables hold
