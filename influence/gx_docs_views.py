@@ -34,13 +34,15 @@ class _ProcessBytecodeCache(BytecodeCache):
 _BYTECODE = _ProcessBytecodeCache()
 
 
-class CachedJinjaPageView(DefaultJinjaPageView):
+class _SharedBytecodeCache:
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.env.bytecode_cache = _BYTECODE
+        self.env.bytecode_cache = _BYTECODE  # type: ignore[attr-defined]
 
 
-class CachedJinjaIndexPageView(DefaultJinjaIndexPageView):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.env.bytecode_cache = _BYTECODE
+class CachedJinjaPageView(_SharedBytecodeCache, DefaultJinjaPageView):
+    pass
+
+
+class CachedJinjaIndexPageView(_SharedBytecodeCache, DefaultJinjaIndexPageView):
+    pass
