@@ -733,13 +733,18 @@ def _scipy_pagerank(sources: Any, targets: Any, weights: Any, node_count: int, d
     return rank, max_iterations
 
 
-# The graph int_pagerank ranked, its ends as account keys (int_edge_state holds account numbers).
+# The graph int_pagerank ranked on day $1, network $2, its ends as account keys: the edge versions
+# valid on the day, decayed to it (the dbt macro edge_state_on; int_edge_state holds account numbers).
 KEYED_EDGES = """
-    select actor.account_key as actor_key, target.account_key as target_key, state.weight
+    select actor.account_key as actor_key, target.account_key as target_key,
+           state.weight * pow(0.5, ($1 - state.engaged_date) / params.half_life_days) as weight
     from intermediate.int_edge_state as state
+    join intermediate.int_model_parameters as params using (model_version)
     join intermediate.int_account_numbers as actor on actor.account_number = state.actor_number
     join intermediate.int_account_numbers as target on target.account_number = state.target_number
-    where state.state_date = ? and state.network = ? and state.weight > 0"""
+    where state.engaged_date <= $1 and state.engaged_date > $1 - params.inactivity_dropout_days
+      and (state.superseded_date is null or state.superseded_date > $1)
+      and state.network = $2 and state.weight > 0"""
 
 
 def compare_pagerank(paths: Paths, scale: str) -> dict[str, Any]:

@@ -1,35 +1,53 @@
 {#- The daily state tables keep the last edge_state_days_kept built days of a model version and
     delete older ones (post-hooks):
-      int_edge_state                   the decayed graph: each day's state is the whole 90-day graph
-                                       (M: 157M edge rows after 10 days if every state were kept, for
-                                       a 26M-edge graph)
       int_pagerank                     every account of the graph, every day
       int_actor_quality                every account that acted, every day
       int_account_daily_contributions  every account engaged, every day
+    and int_edge_state, which holds one graph kept in place (a version per edge and day it was
+    engaged, macros/edge_state.sql), keeps the versions the graphs of those days are made of.
     Only the run day of each is read, except two reads of the day before: the graph and PageRank's
-    warm start. A day can be rebuilt only from the kept graph of the built day before it, so no
-    older day of these tables can be read by a build again; the published marts keep the history.
+    warm start. A day can be rebuilt only from the graph of the built day before it, so no older
+    day of these tables can be read by a build again; the published marts keep the history.
     int_engagement_pairs_daily keeps a window more (macros/pair_signals.sql). -#}
 
-{#- Post-hook of int_edge_state, before the pruning: the run day builds on the latest earlier state.
-    If there was none although this version ranked a graph on a day inside the window before the
-    run day, that state had been pruned (an old day is being rebuilt): fail, so the day's
-    transaction is rolled back, rather than keep a graph started from nothing. A post-hook, not a
-    pre-hook: this read before the insert doubled the insert's time (M, day 10: 10 s -> 19.5 s,
-    measured by dbt runs of this model alone).
-    The evidence is int_pagerank_convergence, one row per network and day, never pruned. It is built
-    from this model, so a ref() would be a cycle: it is named instead, and only its earlier days are
-    read (absent from a new warehouse, whose first build has no earlier day anyway). -#}
+{#- The oldest of the last edge_state_days_kept days int_pagerank holds for the model version (SQL
+    scalar; null before the first build): the built days are counted on int_pagerank, which has a
+    row set for every built day whose graph is not empty, because int_edge_state has no row for a
+    day nobody engaged on. int_pagerank is built from int_edge_state, so a ref() would be a cycle:
+    it is named instead. While int_edge_state builds a day, int_pagerank does not hold that day yet,
+    so the graph keeps one day more than the other tables: never too little. -#}
+{% macro oldest_kept_state_day() -%}
+    {%- set ranks = adapter.get_relation(database=this.database, schema=this.schema, identifier='int_pagerank') -%}
+    {%- if ranks is none -%}
+    null::date
+    {%- else -%}
+    (select min(score_date) from (
+        select distinct score_date from {{ ranks }}
+        where model_version = '{{ var("model_version") }}'
+        order by score_date desc
+        limit {{ var('edge_state_days_kept') | int }}))
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Post-hook of int_edge_state, before the pruning: the run day builds on the graph of the day
+    before it. If int_pagerank holds no earlier day although this version ranked a graph on a day
+    inside the window before the run day, that graph's versions may have been pruned (an old day is
+    being rebuilt): fail, so the day's transaction is rolled back, rather than keep a graph started
+    from nothing. The evidence is int_pagerank_convergence, one row per network and day, never
+    pruned. Both are built from this model, so a ref() would be a cycle: they are named instead,
+    and only their earlier days are read (absent from a new warehouse, whose first build has no
+    earlier day anyway). -#}
 {% macro check_previous_edge_state_was_kept() %}
+    {%- set ranks = adapter.get_relation(database=this.database, schema=this.schema, identifier='int_pagerank') -%}
     {%- set convergence = adapter.get_relation(database=this.database, schema=this.schema, identifier='int_pagerank_convergence') -%}
-    {%- if convergence is none %}
+    {%- if ranks is none or convergence is none %}
     select 1
     {%- else %}
     select
         case
             when not exists (
-                     select 1 from {{ this }}
-                     where model_version = '{{ var("model_version") }}' and state_date < {{ run_date() }})
+                     select 1 from {{ ranks }}
+                     where model_version = '{{ var("model_version") }}' and score_date < {{ run_date() }})
              and exists (
                      select 1
                      from {{ convergence }} as convergence

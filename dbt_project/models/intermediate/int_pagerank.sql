@@ -3,16 +3,14 @@
     post_hook=["{{ drop_pagerank_work_tables() }}", "{{ keep_last_built_days('score_date') }}"]
 ) }}
 -- depends_on: {{ ref("int_model_parameters") }}
--- Weighted PageRank per network over the run day's decayed engagement graph (int_edge_state),
+-- Weighted PageRank per network over the run day's decayed engagement graph (int_edge_state, edge_state_on),
 -- iterated until converged (macros/pagerank.sql, docs/model.md §4). pagerank_normalized = pagerank
 -- * nodes in the network, so the average account has 1; an engagement's network_influence weight is
 -- its actor's greatest(influence_multiplier_floor, log2(1 + pagerank_normalized)) (floor 1 from 1.1.0).
 {%- set edges_sql -%}
     select network, actor_number as source_id, target_number as target_id, weight
-    from {{ ref('int_edge_state') }}
-    where state_date = {{ run_date() }}
-      and model_version = '{{ var("model_version") }}'
-      and weight > 0
+    from ({{ edge_state_on() }})
+    where weight > 0
 {%- endset -%}
 {%- set node_keys_sql -%}
     select account_number as node_id, account_key from {{ ref('int_account_numbers') }}

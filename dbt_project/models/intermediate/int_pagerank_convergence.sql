@@ -8,8 +8,8 @@ with ranks as (
 
 edges as (
     select network, count(*) as edges
-    from {{ ref('int_edge_state') }}
-    where state_date = {{ run_date() }} and model_version = '{{ var("model_version") }}' and weight > 0
+    from ({{ edge_state_on() }})
+    where weight > 0
     group by network
 )
 
