@@ -59,8 +59,8 @@ today as (
     where pairs.activity_date = {{ run_date() }}
 )
 
--- an edge engaged again adds today's weight to its decayed one; only today's edges are read from
--- the state (a join keyed on the edge, built on today's side)
+-- an edge engaged again adds today's weight to its decayed one; only the edges engaged today get a
+-- row (the others keep their versions)
 select
     {{ run_date() }}                                        as engaged_date,
     '{{ var("model_version") }}'                            as model_version,
