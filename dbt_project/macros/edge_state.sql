@@ -1,11 +1,10 @@
 {#- The decayed engagement graph kept in place (int_edge_state): one version per edge and day it was
     engaged, linked to the next one by superseded_date. -#}
 
-{#- The graph on `day` (SQL date expression, default the run day): (network, actor_number,
-    target_number, weight, engaged_date) of every edge, its weight decayed to the day. What
-    int_pagerank ranks and int_pagerank_convergence counts. -#}
-{% macro edge_state_on(day=none) -%}
-    {%- set day = day if day is not none else run_date() -%}
+{#- The graph on the run day: (network, actor_number, target_number, weight, engaged_date) of every
+    edge, its weight decayed to the day. What int_pagerank ranks and int_pagerank_convergence counts. -#}
+{% macro edge_state_on() -%}
+    {%- set day = run_date() -%}
     select
         state.network,
         state.actor_number,
@@ -74,9 +73,12 @@
     version is part of no such graph once it was superseded on or before that day, or engaged
     inactivity_dropout_days or more before it: deleted. -#}
 {% macro prune_edge_versions() %}
-    delete from {{ this }}
-    where model_version = '{{ var("model_version") }}'
-      and (superseded_date <= {{ oldest_kept_state_day() }}
-           or engaged_date <= {{ oldest_kept_state_day() }}
-                              - (select inactivity_dropout_days from {{ ref('int_model_parameters') }}))
+    delete from {{ this }} as version
+    using (
+        select oldest.day as oldest_kept_day, oldest.day - params.inactivity_dropout_days as dropped_out_by
+        from (select {{ oldest_kept_state_day() }} as day) as oldest
+        cross join {{ ref('int_model_parameters') }} as params
+    ) as horizon
+    where version.model_version = '{{ var("model_version") }}'
+      and (version.superseded_date <= horizon.oldest_kept_day or version.engaged_date <= horizon.dropped_out_by)
 {% endmacro %}

@@ -21,12 +21,18 @@
     {%- if ranks is none -%}
     null::date
     {%- else -%}
-    (select min(score_date) from (
-        select distinct score_date from {{ ranks }}
-        where model_version = '{{ var("model_version") }}'
-        order by score_date desc
-        limit {{ var('edge_state_days_kept') | int }}))
+    {{ oldest_of_last_built_days(ranks, 'score_date') }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The oldest of the last edge_state_days_kept days `relation` holds rows of the model version for,
+    on `day_column` (SQL scalar subquery). -#}
+{% macro oldest_of_last_built_days(relation, day_column) -%}
+    (select min({{ day_column }}) from (
+        select distinct {{ day_column }} from {{ relation }}
+        where model_version = '{{ var("model_version") }}'
+        order by {{ day_column }} desc
+        limit {{ var('edge_state_days_kept') | int }}))
 {%- endmacro %}
 
 {#- Post-hook of int_edge_state, before the pruning: the run day builds on the graph of the day
@@ -75,14 +81,5 @@
     {%- endif %}
     delete from {{ this }}
     where model_version = '{{ var("model_version") }}'
-      and {{ day_column }} < (
-          select min({{ day_column }})
-          from (
-              select distinct {{ day_column }}
-              from {{ this }}
-              where model_version = '{{ var("model_version") }}'
-              order by {{ day_column }} desc
-              limit {{ days_kept }}
-          )
-      )
+      and {{ day_column }} < {{ oldest_of_last_built_days(this, day_column) }}
 {% endmacro %}
