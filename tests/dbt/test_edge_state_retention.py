@@ -73,6 +73,17 @@ def test_only_the_versions_of_the_kept_graphs_are_kept_and_a_pruned_one_is_never
     # the repeated reshares: a second version of each of those 110 edges, which supersedes the first
     assert world.scalar("select count(*) from intermediate.int_edge_state where engaged_date = ? and superseded_date = ?",
                         D0, D0 + DAY) == 110
+    # the graph's singular test fails when one of them loses its link (the edge would count twice)
+    edge = world.query("select actor_number, target_number from intermediate.int_edge_state "
+                       "where engaged_date = ? and superseded_date = ? order by all limit 1", D0, D0 + DAY)[0]
+    relink = ("update intermediate.int_edge_state set superseded_date = ? "
+              "where engaged_date = ? and actor_number = ? and target_number = ?")
+    with duckdb.connect(str(world.warehouse)) as connection:
+        connection.execute(relink, [None, D0, *edge])
+    check = world.test("--select", "assert_edge_state_has_one_version_per_edge", run_date=str(D0 + DAY))
+    assert check.returncode == 1 and "Got 1 result" in check.stdout, check.stdout[-2000:]
+    with duckdb.connect(str(world.warehouse)) as connection:
+        connection.execute(relink, [D0 + DAY, D0, *edge])
     world.build(D0 + 2 * DAY, edge_state_days_kept=2)
     assert world.scalar("select count(*) from intermediate.int_edge_state where engaged_date < ?", D0) == 0
     # each keeps the last two days it holds rows for: nobody acted on D0 + 2, but the graph, so
