@@ -5,9 +5,6 @@ daily run per day publishes, and a failing range publishes nothing and records e
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -27,11 +24,11 @@ SAMPLES = PROJECT_ROOT / "data" / "samples"
 
 
 def run_in_process(command: str, data_dir: Path, *arguments: str,
-                   ranges: tuple[tuple[str, str], ...] = ((FIRST, LAST),)) -> int:
+                   ranges: tuple[tuple[str, str], ...] = ((FIRST, LAST),), samples: Path = SAMPLES) -> int:
     days = [argument for start, end in ranges for argument in ("--start", start, "--end", end)]
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("INFLUENCE_DATA_DIR", str(data_dir))
-        patch.setenv("INFLUENCE_SAMPLES_DIR", str(SAMPLES))
+        patch.setenv("INFLUENCE_SAMPLES_DIR", str(samples))
         return cli.main([command, *days, "--source", "stackexchange", *arguments])
 
 
@@ -71,7 +68,8 @@ def test_a_backfill_audits_every_day_in_one_run(daily_and_backfill: tuple[Path, 
     assert f"between date '{FIRST}' and date '{LAST}'" in compiled.read_text()
 
 
-def test_a_failing_backfill_publishes_nothing_and_records_every_day(tmp_path: Path) -> None:
+def test_a_failing_backfill_publishes_nothing_and_records_every_day(
+        tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     samples = tmp_path / "samples"
     site = samples / "stackexchange" / "quantumcomputing"
     site.mkdir(parents=True)
@@ -81,15 +79,13 @@ def test_a_failing_backfill_publishes_nothing_and_records_every_day(tmp_path: Pa
         (site / f"{dump}.xml.gz").symlink_to(SAMPLES / "stackexchange" / "quantumcomputing" / f"{dump}.xml.gz")
     bad_posts = PROJECT_ROOT / "tests" / "bad_inputs" / "stackexchange" / "posts_truncated_gzip" / "Posts.xml.gz"
     (site / "Posts.xml.gz").symlink_to(bad_posts)
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("INFLUENCE_")}
-    environment.update(INFLUENCE_DATA_DIR=str(tmp_path / "data"), INFLUENCE_SAMPLES_DIR=str(samples))
 
-    done = subprocess.run(
-        [str(Path(sys.executable).with_name("influence")), "backfill", "--start", FIRST, "--end", LAST,
-         "--source", "stackexchange"], env=environment, capture_output=True, text=True, timeout=600, check=False)
+    capfd.readouterr()
+    exit_code = run_in_process("backfill", tmp_path / "data", samples=samples)
+    output = capfd.readouterr().out
 
-    assert done.returncode == 1, done.stdout + done.stderr
-    failure = next(line for line in done.stdout.splitlines() if "failed at" in line)
+    assert exit_code == 1, output
+    failure = next(line for line in output.splitlines() if "failed at" in line)
     assert f"backfill {FIRST}..{LAST} failed at extract-stackexchange" in failure
     assert "Posts.xml.gz" in failure and "unreadable gzip" in failure and "nothing of it was published" in failure
     with duckdb.connect(str(tmp_path / "data" / "published" / "influence.duckdb"), read_only=True) as connection:

@@ -1,8 +1,10 @@
 """The DAG under the real Airflow scheduler, not only in-process.
 
 Starts `airflow standalone` (API server, scheduler, DAG processor, triggerer) bound to loopback with
-the project's DAG folder, asks the scheduler for the 2012-07-04 run the Airflow way (a backfill,
-so the run's data interval is [07-04, 07-05)), waits for it and reads the published marts.
+the project's DAG folder, asks the scheduler for the 2012-07-01 run the Airflow way (a backfill,
+so the run's data interval is [07-01, 07-02)), waits for it and reads the published marts. The
+first Higgs day is the smallest (720 accounts scored, against 42,194 on 4 July): the test is about
+the scheduler, and the big days are the e2e tests' and the benchmark's job.
 
 The test talks to Airflow through its REST API, as an external system would: each Airflow CLI call
 imports Airflow in a new process (10-13 s here, even for a `db migrate` with nothing to migrate),
@@ -36,7 +38,7 @@ from influence.settings import DAGS_DIR
 pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
-DAY = "2012-07-04"
+DAY = "2012-07-01"
 STARTUP_TIMEOUT_S = 180
 RUN_TIMEOUT_S = 420
 
@@ -193,6 +195,6 @@ def test_scheduler_runs_one_day_and_publishes(standalone: httpx.Client, airflow_
             "and score_date = ?", [DAY]
         ).fetchone()[0]
     assert days == 1
-    assert persons > 10_000, "the real 4 July Higgs day scores tens of thousands of accounts"
+    assert persons > 500, "the real 1 July Higgs day scores hundreds of accounts"
     assert 1.0 <= low <= high <= 100.0
-    assert twitter_accounts > 10_000
+    assert twitter_accounts > 500
