@@ -1,6 +1,6 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='account_key') }}
 -- account_key -> person_id for every account with an identity link (Stack Exchange AccountId links
--- one person across sites). Accounts without a link are their own person (see dim_accounts).
+-- one person across sites). Accounts without a link are their own person (macros/person_of.sql).
 select
     network || ':' || account_id                         as account_key,
     network,

@@ -28,7 +28,7 @@ today as (
         seen_today.account_key,
         seen_today.network,
         substr(seen_today.account_key, length(seen_today.network) + 2)     as account_id,
-        coalesce(identities.person_id, seen_today.account_key)             as person_id,
+        {{ person_of('seen_today.account_key', 'identities') }}            as person_id,
         snapshot.display_name,
         snapshot.created_at,
         snapshot.reputation,

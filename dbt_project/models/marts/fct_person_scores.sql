@@ -14,7 +14,7 @@ weights as (
 account_factors as (
     select
         factors.*,
-        coalesce(identities.person_id, factors.account_key) as person_id
+        {{ person_of('factors.account_key', 'identities') }} as person_id
     from {{ ref('fct_account_factors') }} as factors
     left join {{ ref('int_account_identities') }} as identities using (account_key)
     where factors.score_date = {{ run_date() }}

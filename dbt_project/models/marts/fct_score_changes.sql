@@ -64,7 +64,7 @@ engagement_groups as (
     select person_id, event_type, target_post_id, count(actor_key) as distinct_actors, sum(events)::bigint as events
     from (
         select
-            coalesce(person_accounts.person_id, events.target_key)                     as person_id,
+            {{ person_of('events.target_key', 'person_accounts') }}                    as person_id,
             events.event_type,
             events.target_post_id,
             events.actor_key,
