@@ -57,7 +57,7 @@ from pathlib import Path
 from typing import Any
 
 from influence.errors import DbtBuildError, DbtProcessKilledError
-from influence.settings import DBT_PROJECT_DIR, Paths
+from influence.settings import DBT_PROJECT_DIR, KNOWN_SOURCES, Paths, source_of_network
 
 FAILED_STATUSES = {"error", "fail", "runtime error"}
 DOCS_FAILED_EXIT_CODE = 3
@@ -339,6 +339,10 @@ def _build_then_generate_docs(days: list[str], extra_vars: dict[str, Any], resul
         print(f"dbt parse failed: {parsed.exception}", flush=True)
         return 1
     manifest = parsed.result
+    # The manifest and dbt's modules live as long as the build: taken out of the collector's
+    # generations (main() puts them back), no full collection walks them again. Measured on the
+    # last Stack Exchange days: 2.05 -> 1.93 s a day.
+    gc.freeze()
     step_results = results_file.with_name("step_results.json")
     merged: dict[str, Any] = {"results": [], "steps": []}
     # Measured per Stack Exchange day (1.85 s a build): not rewriting the 1.2 MB manifest.json
@@ -347,7 +351,8 @@ def _build_then_generate_docs(days: list[str], extra_vars: dict[str, Any], resul
     # log's size. A daily run keeps dbt's debug log.
     quieter = ["--no-write-json", *(["--log-level-file", "info"] if len(days) > 1 else [])]
 
-    def step(command: str, day: str, per_day: bool, selection: list[str], **day_vars: str) -> bool:
+    def step(command: str, day: str, per_day: bool, selection: list[str], skipped: Sequence[str] = (),
+             **day_vars: str) -> bool:
         started = time.monotonic()
         invocation = dbtRunner(manifest=manifest).invoke(
             [command, *selection, *dbt_arguments, *quieter, "--vars", json.dumps({**extra_vars, **day_vars})])
@@ -358,7 +363,8 @@ def _build_then_generate_docs(days: list[str], extra_vars: dict[str, Any], resul
             results = json.loads(step_results.read_text())["results"]
         merged["results"].extend({**result, "step": command, "day": day} for result in results)
         merged["steps"].append({"step": command, "day": day, "per_day": per_day, "seconds": round(seconds, 3),
-                                "success": invocation.success, "nodes": len(results)})
+                                "success": invocation.success, "nodes": len(results),
+                                "skipped_unchanged": list(skipped)})
         temporary = results_file.with_suffix(".tmp")
         temporary.write_text(json.dumps(merged))
         os.replace(temporary, results_file)
@@ -367,8 +373,11 @@ def _build_then_generate_docs(days: list[str], extra_vars: dict[str, Any], resul
     first, last = days[0], days[-1]
     if not step("seed", first, False, [], run_date=first):
         return 1
+    unchanged = _unchanged_staging(manifest, days, Path(os.environ["INFLUENCE_RAW_DIR"]))
     for day in days:
-        if not step("build", day, True, DAY_SELECTION, run_date=day):
+        skipped = unchanged.get(day, [])
+        selection = [*DAY_SELECTION, "--exclude", *skipped] if skipped else DAY_SELECTION
+        if not step("build", day, True, selection, skipped, run_date=day):
             return 1
     if not step("test", last, False, HISTORY_SELECTION, run_date=last, test_start_date=first):
         return 1
@@ -376,6 +385,44 @@ def _build_then_generate_docs(days: list[str], extra_vars: dict[str, Any], resul
         ["docs", "generate", "--no-compile", "--static", *dbt_arguments,
          "--vars", json.dumps({**extra_vars, "run_date": last})])
     return 0 if docs.success else DOCS_FAILED_EXIT_CODE
+
+
+def _unchanged_staging(manifest: Any, days: list[str], raw_dir: Path) -> dict[str, list[str]]:
+    """Per day of a range after its first: the names of the staging models (those that read only
+    sources) and of their own tests that the day's build skips because they cannot change. A
+    staging model whose raw partitions are all missing for a day stages zero rows
+    (macros/raw_day.sql). If they were missing on the range's previous day too, that day's build
+    left the table empty already: rebuilding it from nothing and testing it again would change
+    nothing, and cost its nodes' dbt overhead (about 0.45 s a day for the eleven nodes of the two
+    sources a Stack Exchange backfill does not extract). The first day of a range builds them all:
+    the table may still hold the rows of a day built before the range."""
+    staging: dict[str, list[tuple[str, str]]] = {}
+    for unique_id, node in manifest.nodes.items():
+        parents = getattr(node.depends_on, "nodes", [])  # a seed depends on macros only
+        if node.resource_type == "model" and parents and all(parent in manifest.sources for parent in parents):
+            staging[unique_id] = [(manifest.sources[parent].source_name, manifest.sources[parent].name)
+                                  for parent in parents]
+    networks = [path for path in raw_dir.iterdir() if path.is_dir()] if raw_dir.is_dir() else []
+
+    def stages_nothing(unique_id: str, day: str) -> bool:
+        for source_name, table in staging[unique_id]:
+            source = source_name.removeprefix("raw_")
+            if source not in KNOWN_SOURCES:
+                return False  # not a layout this check knows: build it
+            if any(source_of_network(network.name) == source
+                   and (network / table / f"dt={day}" / "part-0.parquet").exists() for network in networks):
+                return False
+        return True
+
+    unchanged: dict[str, list[str]] = {}
+    for previous, day in zip(days, days[1:]):
+        models = {unique_id for unique_id in staging
+                  if stages_nothing(unique_id, previous) and stages_nothing(unique_id, day)}
+        tests = {unique_id for unique_id, node in manifest.nodes.items()
+                 if node.resource_type == "test" and node.depends_on.nodes and set(node.depends_on.nodes) <= models}
+        if models:
+            unchanged[day] = sorted(manifest.nodes[unique_id].name for unique_id in models | tests)
+    return unchanged
 
 
 def parse_only(argv: list[str]) -> int:
@@ -389,12 +436,15 @@ def parse_only(argv: list[str]) -> int:
 def main(argv: list[str]) -> int:
     separator = argv.index("--")
     options, dbt_arguments = argv[:separator], argv[separator + 1:]
-    return _build_then_generate_docs(
-        _option(options, "--days").split(","),
-        json.loads(_option(options, "--vars")),
-        Path(_option(options, "--results")),
-        dbt_arguments,
-    )
+    try:
+        return _build_then_generate_docs(
+            _option(options, "--days").split(","),
+            json.loads(_option(options, "--vars")),
+            Path(_option(options, "--results")),
+            dbt_arguments,
+        )
+    finally:
+        gc.unfreeze()  # a worker builds again: this build's objects must be collectable
 
 
 def serve() -> int:

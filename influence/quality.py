@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from influence.errors import InfluenceError
-from influence.settings import EXPECTATIONS_DIR, Paths
+from influence.settings import EXPECTATIONS_DIR, Paths, source_of_network
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -140,17 +140,6 @@ def load_suite(name: str, expectations_dir: Path = EXPECTATIONS_DIR) -> SuiteSpe
                 f"'critical' or 'warning', has {severity!r}"
             )
     return SuiteSpec(name, path, document.get("meta") or {}, document.get("notes"), expectations)
-
-
-def source_of_network(network: str) -> str | None:
-    """Which extractor (and so which raw suites) a network comes from (docs/architecture.md)."""
-    if network == "twitter":
-        return "higgs"
-    if network.startswith("se_"):
-        return "stackexchange"
-    if network.startswith("syn_"):
-        return "synthetic"
-    return None
 
 
 # --------------------------------------------------------------------------- GX plumbing

@@ -20,6 +20,18 @@ KNOWN_SOURCES = ("higgs", "stackexchange", "synthetic")
 DEFAULT_SOURCES = ("higgs", "stackexchange")
 
 
+def source_of_network(network: str) -> str | None:
+    """Which extractor (and so which raw suites and dbt source, `raw_<source>`) a raw network
+    directory comes from (docs/architecture.md; macros/raw_day.sql reads the same layout)."""
+    if network == "twitter":
+        return "higgs"
+    if network.startswith("se_"):
+        return "stackexchange"
+    if network.startswith("syn_"):
+        return "synthetic"
+    return None
+
+
 def _path(env_var: str, default: Path) -> Path:
     value = os.environ.get(env_var)
     return Path(value).resolve() if value else default

@@ -155,6 +155,34 @@ def test_the_builds_of_a_process_share_one_dbt_worker_that_lets_go_of_the_wareho
     replacement.stop()
 
 
+@pytest.mark.slow
+def test_a_range_skips_only_the_staging_models_that_stay_empty(first_day_built: Path, tmp_path: Path) -> None:
+    """A source with no raw partition stages zero rows. In a range, a staging model whose source had
+    none on the previous day either is empty already: the day's build skips it and its own tests.
+    The first day of a range still rebuilds it, emptying what the day before the range left."""
+    world = copy_of(first_day_built, tmp_path / "world")
+    later = [D0 + DAY, D0 + 2 * DAY]
+    for day in later:  # Twitter stops after the first day; the crafted world never had synthetic data
+        shutil.rmtree(world.raw / "twitter" / "events" / f"dt={day.isoformat()}")
+    assert world.scalar("select count(*) from staging.stg_higgs__events") > 0  # the first day's rows
+
+    world.build_range(later)
+    merged = json.loads((world.root / "runs" / "build" / "run_results.json").read_text())
+    builds = {step["day"]: step for step in merged["steps"] if step["step"] == "build"}
+    built = {day: {r["unique_id"].split(".")[2] for r in merged["results"] if r["step"] == "build" and r["day"] == day}
+             for day in builds}
+    first, second = (day.isoformat() for day in later)
+    assert builds[first]["skipped_unchanged"] == []
+    assert {"stg_higgs__events", "not_null_stg_higgs__events_event_id", "stg_synthetic__events"} <= built[first]
+    skipped = set(builds[second]["skipped_unchanged"])
+    assert {"stg_higgs__events", "not_null_stg_higgs__events_event_id", "stg_synthetic__events",
+            "stg_synthetic__identity_links"} <= skipped
+    assert not any("stackexchange" in name for name in skipped), "Stack Exchange has partitions every day"
+    assert skipped.isdisjoint(built[second]) and skipped <= built[first]
+    assert world.scalar("select count(*) from staging.stg_higgs__events") == 0
+    assert world.scalar("select count(*) from staging.stg_stackexchange__accounts") > 0
+
+
 def test_every_incremental_model_stops_on_a_schema_change_and_is_never_fully_refreshed(
         dbt_listings: dict[str, list[str]]) -> None:
     """dbt's default for an incremental model whose columns changed is to insert only the persisted
