@@ -12,6 +12,7 @@ import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from dbt_world import SAMPLES, DbtWorld
@@ -59,13 +60,20 @@ for name, (output, selection) in listings.items():
     listed = runner.invoke(["ls", *common, "--output", output, *selection])
     assert listed.success, (name, listed.exception)
     found[name] = list(listed.result)
+# the models a range builds on its first day only, compiled for two days far apart
+found["same_every_day"] = []
+for day in ("2020-03-02", "2021-07-15"):
+    compiled = runner.invoke(["compile", *common, "--select", "tag:same_every_day", "--indirect-selection", "empty", "--vars", json.dumps({"run_date": day})])
+    assert compiled.success, compiled.exception
+    found["same_every_day"].append({result.node.name: result.node.compiled_code for result in compiled.result.results})
 print(json.dumps(found))
 """
 
 
 @pytest.fixture(scope="module")
-def dbt_listings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
-    """`dbt ls` of the project for each of LISTINGS: node names, or one JSON document per node."""
+def dbt_listings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """`dbt ls` of the project for each of LISTINGS: node names, or one JSON document per node; and
+    under "same_every_day" the compiled SQL of those models for two days."""
     root = tmp_path_factory.mktemp("dbt_ls")
     environment = {**os.environ, "INFLUENCE_RAW_DIR": str(root / "raw"), "INFLUENCE_WAREHOUSE": str(root / "w.duckdb"),
                    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
@@ -90,6 +98,14 @@ def test_day_and_history_steps_run_every_data_test_exactly_once(dbt_listings: di
     assert any("stg_higgs__events" in name for name in day_tests)
     assert not any("stg_" in name for name in history_step)
     assert any("fct_person_scores" in name for name in history_step)
+
+
+def test_the_models_a_range_builds_once_do_not_depend_on_the_run_date(dbt_listings: dict[str, Any]) -> None:
+    """A range builds the models tagged same_every_day on its first day only: their SQL must be the
+    same whatever the day (influence.dbt._unchanged_nodes)."""
+    first, second = dbt_listings["same_every_day"]
+    assert set(first) == {"int_model_parameters", "int_factor_weights", "int_events_unioned", "int_events_cleaned"}
+    assert first == second
 
 
 def test_a_killed_dbt_process_is_retried_not_failed_for_good(tmp_path: Path, monkeypatch) -> None:
@@ -158,8 +174,9 @@ def test_the_builds_of_a_process_share_one_dbt_worker_that_lets_go_of_the_wareho
 @pytest.mark.slow
 def test_a_range_skips_only_the_staging_models_that_stay_empty(first_day_built: Path, tmp_path: Path) -> None:
     """A source with no raw partition stages zero rows. In a range, a staging model whose source had
-    none on the previous day either is empty already: the day's build skips it and its own tests.
-    The first day of a range still rebuilds it, emptying what the day before the range left."""
+    none on the previous day either is empty already: the day's build skips it and its own tests,
+    as it skips the models that are the same every day. The first day of a range still rebuilds
+    them all, emptying what the day before the range left."""
     world = copy_of(first_day_built, tmp_path / "world")
     later = [D0 + DAY, D0 + 2 * DAY]
     for day in later:  # Twitter stops after the first day; the crafted world never had synthetic data
@@ -177,6 +194,8 @@ def test_a_range_skips_only_the_staging_models_that_stay_empty(first_day_built: 
     skipped = set(builds[second]["skipped_unchanged"])
     assert {"stg_higgs__events", "not_null_stg_higgs__events_event_id", "stg_synthetic__events",
             "stg_synthetic__identity_links"} <= skipped
+    assert {"int_model_parameters", "int_events_unioned"} <= skipped and any("int_model_parameters" in name
+                                                                            for name in skipped - {"int_model_parameters"})
     assert not any("stackexchange" in name for name in skipped), "Stack Exchange has partitions every day"
     assert skipped.isdisjoint(built[second]) and skipped <= built[first]
     assert world.scalar("select count(*) from staging.stg_higgs__events") == 0
