@@ -31,7 +31,9 @@ Exchange quantumcomputing history is 175 days). Triggered by hand (`influence ba
 
 What it saves against one `influence_daily` run per day: dbt's start-up and parse, the tests of
 the history and the docs are paid once per range instead of once per day, and so are Airflow's
-own costs. What it gives up: nothing is published until every day has passed its audit; a failure
+own costs; from the second day on, dbt skips the nodes that cannot change (the models whose SQL
+does not read the run date, and the staging of a source with no raw data that day nor the day
+before). What it gives up: nothing is published until every day has passed its audit; a failure
 on any day fails the range (each day gets a failed `run_audit` row naming the stage) and a rerun
 redoes the range. The daily runs' guarantees hold otherwise: the same stages and checks per day,
 the same warehouse lock and build lease, and the days' published rows are identical to those of
