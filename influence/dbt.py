@@ -58,6 +58,7 @@ from pathlib import Path
 from typing import Any
 
 from influence.errors import DbtBuildError, DbtProcessKilledError
+from influence.quality import PARQUET_FILE
 from influence.settings import DBT_PROJECT_DIR, KNOWN_SOURCES, Paths, source_of_network
 
 FAILED_STATUSES = {"error", "fail", "runtime error"}
@@ -421,16 +422,17 @@ def _unchanged_nodes(manifest: Any, days: list[str], raw_dir: Path) -> dict[str,
             if source not in KNOWN_SOURCES:
                 return False  # not a layout this check knows: build it
             if any(source_of_network(network.name) == source
-                   and (network / table / f"dt={day}" / "part-0.parquet").exists() for network in networks):
+                   and (network / table / f"dt={day}" / PARQUET_FILE).exists() for network in networks):
                 return False
         return True
 
+    empty_on = {day: {unique_id for unique_id in staging if stages_nothing(unique_id, day)} for day in days}
+    test_parents = {unique_id: set(node.depends_on.nodes) for unique_id, node in manifest.nodes.items()
+                    if node.resource_type == "test" and node.depends_on.nodes}
     unchanged: dict[str, list[str]] = {}
     for previous, day in zip(days, days[1:]):
-        models = same_every_day | {unique_id for unique_id in staging
-                                   if stages_nothing(unique_id, previous) and stages_nothing(unique_id, day)}
-        tests = {unique_id for unique_id, node in manifest.nodes.items()
-                 if node.resource_type == "test" and node.depends_on.nodes and set(node.depends_on.nodes) <= models}
+        models = same_every_day | (empty_on[previous] & empty_on[day])
+        tests = {unique_id for unique_id, parents in test_parents.items() if parents <= models}
         if models:
             unchanged[day] = sorted(manifest.nodes[unique_id].name for unique_id in models | tests)
     return unchanged
