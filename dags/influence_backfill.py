@@ -24,8 +24,7 @@ Exchange quantumcomputing history is 175 days). Triggered by hand (`influence ba
 |---|---|
 | `plan_days`, `plan_sources` | validate the parameters |
 | `extract` | mapped per source: the raw partitions of each day, in order |
-| `validate_raw` | Great Expectations raw suites, day by day |
-| `dbt_build` | one dbt process: each day built in order, then all days tested together (pool `influence_warehouse`) |
+| `validate_raw_and_build` | Great Expectations raw suites day by day and, beside them, one dbt process that builds each day in order as soon as its raw checks (and the earlier days') have passed, then tests all days together (pool `influence_warehouse`) |
 | `validate_marts` | Great Expectations mart suites, day by day, each against the day before |
 | `publish` | one publish of all the days (DuckDB file and Parquet), with one `run_audit` row per day |
 
@@ -33,7 +32,9 @@ What it saves against one `influence_daily` run per day: dbt's start-up and pars
 the history and the docs are paid once per range instead of once per day, and so are Airflow's
 own costs; from the second day on, dbt skips the nodes that cannot change (the models whose SQL
 does not read the run date, and the staging of a source with no raw data that day nor the day
-before). What it gives up: nothing is published until every day has passed its audit; a failure
+before); and the raw checks of later days run while dbt builds the earlier ones (both are mostly
+one core's Python work for a small day). A day whose raw checks fail is never built: the task
+stops there and the audit names `validate_raw`. What it gives up: nothing is published until every day has passed its audit; a failure
 on any day fails the range (each day gets a failed `run_audit` row naming the stage) and a rerun
 redoes the range. The daily runs' guarantees hold otherwise: the same stages and checks per day,
 the same warehouse lock and build lease, and the days' published rows are identical to those of
@@ -53,13 +54,18 @@ def _days() -> list[dt.date]:
 def _record_failure(context: Any) -> None:
     """on_failure_callback: called once a task has failed for good (not on a retry)."""
     from influence import pipeline
+    from influence.errors import QualityGateError
 
     params = context["params"]
     try:
         days = pipeline.parse_days(dt.date.fromisoformat(params["start"]), dt.date.fromisoformat(params["end"]))
     except (KeyError, TypeError, ValueError, pipeline.InfluenceError):
         return  # the range itself is invalid: plan_days failed and there is no day to record
-    pipeline.record_failure_days(days, context["run_id"], context["ti"].task_id, failure_cause(context))
+    cause = failure_cause(context)
+    stage = context["ti"].task_id
+    if stage == "validate_raw_and_build":  # two stages: a failed check can only be a raw check
+        stage = "validate_raw" if isinstance(cause, QualityGateError) else "dbt_build"
+    pipeline.record_failure_days(days, context["run_id"], stage, cause)
 
 
 @dag(
@@ -95,17 +101,11 @@ def influence_backfill() -> None:
         get_current_context()["source_name"] = source  # names the mapped task in the UI  # type: ignore[typeddict-unknown-key]
         return call(pipeline.extract_days, _dates(days), source, get_current_context()["run_id"])
 
-    @task
-    def validate_raw(days: list[str], extracted: list[dict[str, Any]]) -> dict[str, Any]:
-        from influence import pipeline
-
-        return call(pipeline.validate_raw_days, _dates(days), get_current_context()["run_id"])
-
     @task(pool=WAREHOUSE_POOL)
-    def dbt_build(days: list[str], raw_checks: dict[str, Any]) -> dict[str, Any]:
+    def validate_raw_and_build(days: list[str], extracted: list[dict[str, Any]]) -> dict[str, Any]:
         from influence import pipeline
 
-        return call(pipeline.dbt_build_days, _dates(days), get_current_context()["run_id"])
+        return call(pipeline.validate_raw_and_build_days, _dates(days), get_current_context()["run_id"])
 
     # Out of the pool, as in influence_daily: the warehouse file lock serializes them.
     @task
@@ -122,7 +122,7 @@ def influence_backfill() -> None:
 
     days = plan_days()
     extracted = extract.partial(days=days).expand(source=plan_sources())
-    publish(days, validate_marts(days, dbt_build(days, validate_raw(days, extracted))))
+    publish(days, validate_marts(days, validate_raw_and_build(days, extracted)))
 
 
 def _dates(days: list[str]) -> list[dt.date]:

@@ -439,14 +439,19 @@ def backfill(start: dt.date, end: dt.date, sources: list[str]) -> int:
 
 
 def _first_failed_stage(paths: Paths, days: list[dt.date], run_id: str) -> str | None:
-    """`<stage>: <error>` of the first failed stage the run recorded for its days, if any."""
+    """`<stage>: <error>` of the earliest stage of the pipeline (then the earliest day) that the
+    run recorded as failed, if any: in a backfill a day's failed raw checks also fail the build of
+    the range, and the checks are the cause."""
     from influence import audit
 
-    for day in days:
-        for name, stage in audit.read_stage_results(audit.run_directory(paths, day, run_id)).items():
-            if stage.get("status") == "failed":
-                return f"{name}: {stage.get('error')}"
-    return None
+    failed = [(name, stage.get("error"), day) for day in days
+              for name, stage in audit.read_stage_results(audit.run_directory(paths, day, run_id)).items()
+              if stage.get("status") == "failed"]
+    if not failed:
+        return None
+    position = {column: index for index, column in enumerate(STAGE_COLUMNS)}
+    name, error, _ = min(failed, key=lambda f: (position.get(f[0].split("-")[0], len(position)), f[2]))
+    return f"{name}: {error}"
 
 
 def _run_one_day(dag: Any, day: dt.date, sources: list[str], paths: Paths) -> str | None:

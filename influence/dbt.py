@@ -36,7 +36,12 @@ parse itself runs without the day's vars, so dbt's partial parsing also carries 
 run to the next (a changed var forces dbt to re-parse everything).
 
 The steps' results are merged into one `run_results.json` in the run directory (dbt's format,
-each result also naming its step and day).
+each result also naming its step and day), written once when the build ends: rewritten after every
+step, it made a range's writing quadratic in its days (20 MB after 175 Stack Exchange days).
+
+A build may be gated (`gate`): before each day the worker waits for the caller's go-ahead for
+that day, so a backfill builds each day as soon as its raw checks have passed while the checks of
+the later days run beside it (`influence.pipeline.validate_raw_and_build_days`).
 """
 
 from __future__ import annotations
@@ -52,7 +57,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +68,11 @@ from influence.settings import DBT_PROJECT_DIR, KNOWN_SOURCES, Paths, source_of_
 
 FAILED_STATUSES = {"error", "fail", "runtime error"}
 DOCS_FAILED_EXIT_CODE = 3
+GATE_STOPPED_EXIT_CODE = 4  # the caller withdrew the go-ahead for a day: nothing from it on was built
+# `gate(day, timeout)`: True once `day` may be built, False if `timeout` seconds passed first;
+# raises if the day will never be built (its raw checks failed).
+DayGate = Callable[[dt.date, float], bool]
+GATE_POLL_SECONDS = 0.5
 # The tests of the tables that hold only the day being built (staging, the day's events): they
 # must run before the next day replaces those tables. tests/dbt/test_dbt_steps.py checks that
 # these and the history tests are all the data tests, each once.
@@ -100,10 +110,13 @@ def docs_page(paths: Paths, day: dt.date) -> Path:
 
 
 def build_days(days: Sequence[dt.date], paths: Paths, run_dir: Path,
-               extra_vars: dict[str, Any] | None = None) -> DbtBuildResult:
+               extra_vars: dict[str, Any] | None = None, gate: DayGate | None = None) -> DbtBuildResult:
     """Build the days in order, then test them (see the module docstring) and write the docs page
     of the last day. Raises DbtBuildError naming the first failing node and its day; otherwise
-    returns the time per node (summed over the days) and per day."""
+    returns the time per node (summed over the days) and per day.
+
+    With `gate`, each day is built only once `gate` lets it (see DayGate); if `gate` raises, the
+    build stops before that day and the error is raised."""
     days = sorted(days)
     if not days:
         raise DbtBuildError("dbt build: no day to build")
@@ -116,13 +129,14 @@ def build_days(days: Sequence[dt.date], paths: Paths, run_dir: Path,
         "--days", ",".join(day.isoformat() for day in days),
         "--vars", json.dumps(extra_vars or {}),
         "--results", str(kept_results),
+        *(["--gated"] if gate is not None else []),
         "--", *_dbt_arguments(paths, log_path),
     ]
     environment = _environment(paths)
     what = f"dbt build for {_span(days)}"
     started = time.monotonic()
     (target_path / "static_index.html").unlink(missing_ok=True)
-    invocation_error = _run_in_worker(arguments, environment, run_dir / "dbt_output.log")
+    invocation_error = _run_in_worker(arguments, environment, run_dir / "dbt_output.log", days, gate)
     seconds = time.monotonic() - started
 
     if not kept_results.exists():
@@ -228,27 +242,61 @@ class _Worker:
         # a forked process must not share its parent's pipes; a changed interpreter needs its own
         return self.process.poll() is None and self.owner == os.getpid() and self.executable == sys.executable
 
-    def build(self, arguments: list[str], environment: dict[str, str], output_log: Path) -> int:
-        """The build's exit code, or minus the signal that killed the child."""
+    def build(self, arguments: list[str], environment: dict[str, str], output_log: Path,
+              days: Sequence[dt.date] = (), gate: DayGate | None = None) -> int:
+        """The build's exit code, or minus the signal that killed the child.
+
+        A gated build (`--gated`) gets one line per day, in order, once `gate` says the day may
+        be built. The child's answer is awaited meanwhile: a build that fails on a day ends the
+        wait at once. If `gate` raises, the child is told to stop, and once it has answered the
+        error is raised."""
         request = {"arguments": arguments, "environment": environment, "output_log": str(output_log)}
+        answer: list[str] = []
+        answered = threading.Event()
+
+        def await_answer() -> None:
+            answer.append(self.process.stdout.readline())
+            answered.set()
+
+        withdrawn: Exception | None = None
         try:
-            self.process.stdin.write(json.dumps(request) + "\n")
-            self.process.stdin.flush()
+            self._send(request)
             while self.unanswered:
                 self.process.stdout.readline()
                 self.unanswered -= 1
-            reply = self.process.stdout.readline()
+            if gate is None:
+                await_answer()
+            else:
+                threading.Thread(target=await_answer, name="dbt-worker-answer", daemon=True).start()
+                try:
+                    for day in days:
+                        while not answered.is_set() and not gate(day, GATE_POLL_SECONDS):
+                            pass
+                        if answered.is_set():
+                            break
+                        self._send({"build": day.isoformat()})
+                except Exception as error:  # noqa: BLE001 - raised below, once the child has stopped
+                    withdrawn = error
+                    self._send({"stop": _one_line(str(error) or type(error).__name__)})
+                answered.wait()
         except BrokenPipeError:
-            reply = ""
+            answered.wait(timeout=30)  # the child is gone: its stdout ends too
         except BaseException:
             # the caller gave up (a task timeout, Ctrl-C): the build must not go on without it
             self.process.kill()
             self.process.wait()
             raise
+        if withdrawn is not None:
+            raise withdrawn
+        reply = answer[0] if answer else ""
         if reply:
             return int(json.loads(reply)["exit_code"])
         returncode = self.process.wait()
         return returncode if returncode != 0 else 1  # it ended without answering
+
+    def _send(self, message: dict[str, Any]) -> None:
+        self.process.stdin.write(json.dumps(message) + "\n")
+        self.process.stdin.flush()
 
     def stop(self) -> None:
         if self.owner == os.getpid() and self.process.poll() is None:
@@ -301,12 +349,15 @@ def _stop_idle_workers() -> None:
 atexit.register(_stop_idle_workers)
 
 
-def _run_in_worker(arguments: list[str], environment: dict[str, str], output_log: Path) -> str | None:
+def _run_in_worker(arguments: list[str], environment: dict[str, str], output_log: Path,
+                   days: Sequence[dt.date] = (), gate: DayGate | None = None) -> str | None:
     worker = _take_worker()
-    returncode = worker.build(arguments, {**os.environ, **environment}, output_log)
-    if worker.usable():
-        with _idle_workers_lock:
-            _idle_workers.append(worker)
+    try:
+        returncode = worker.build(arguments, {**os.environ, **environment}, output_log, days, gate)
+    finally:
+        if worker.usable():
+            with _idle_workers_lock:
+                _idle_workers.append(worker)
     if returncode == 0:
         return None
     if returncode < 0:
@@ -316,6 +367,8 @@ def _run_in_worker(arguments: list[str], environment: dict[str, str], output_log
         )
     if returncode == DOCS_FAILED_EXIT_CODE:
         return "the build passed but dbt docs generate failed"
+    if returncode == GATE_STOPPED_EXIT_CODE:  # `build` raised the caller's own error instead
+        return "stopped by the caller"
     output = output_log.read_text(encoding="utf-8", errors="replace") if output_log.exists() else ""
     error_lines = [line.strip() for line in output.splitlines() if "error" in line.lower()]
     return _one_line(error_lines[-1] if error_lines else f"exit code {returncode}")
@@ -334,8 +387,20 @@ def _option(arguments: list[str], name: str) -> str:
 
 
 def _build_then_generate_docs(days: list[str], extra_vars: dict[str, Any], results_file: Path,
-                              dbt_arguments: list[str]) -> int:
-    """Exit code 0, 1 (a step failed; the merged results say where) or DOCS_FAILED_EXIT_CODE."""
+                              dbt_arguments: list[str], gated: bool = False) -> int:
+    """Exit code 0, 1 (a step failed; the merged results say where), DOCS_FAILED_EXIT_CODE or
+    GATE_STOPPED_EXIT_CODE. The merged results are written however the build ends."""
+    merged: dict[str, Any] = {"results": [], "steps": []}
+    try:
+        return _build_days_in_steps(days, extra_vars, results_file, dbt_arguments, gated, merged)
+    finally:
+        temporary = results_file.with_suffix(".tmp")
+        temporary.write_text(json.dumps(merged))
+        os.replace(temporary, results_file)
+
+
+def _build_days_in_steps(days: list[str], extra_vars: dict[str, Any], results_file: Path,
+                         dbt_arguments: list[str], gated: bool, merged: dict[str, Any]) -> int:
     from dbt.cli.main import dbtRunner
 
     parse_vars = {key: value for key, value in extra_vars.items() if key not in DAY_VARS}
@@ -349,7 +414,6 @@ def _build_then_generate_docs(days: list[str], extra_vars: dict[str, Any], resul
     # last Stack Exchange days: 2.05 -> 1.93 s a day.
     gc.freeze()
     step_results = results_file.with_name("step_results.json")
-    merged: dict[str, Any] = {"results": [], "steps": []}
     # Measured per Stack Exchange day (1.85 s a build): not rewriting the 1.2 MB manifest.json
     # after every step saves 0.1 s (the parse wrote it already; the results are kept below), and
     # a range's log at info instead of debug (every statement dbt sends) 0.13 s and most of the
@@ -370,9 +434,6 @@ def _build_then_generate_docs(days: list[str], extra_vars: dict[str, Any], resul
         merged["steps"].append({"step": command, "day": day, "per_day": per_day, "seconds": round(seconds, 3),
                                 "success": invocation.success, "nodes": len(results),
                                 "skipped_unchanged": list(skipped)})
-        temporary = results_file.with_suffix(".tmp")
-        temporary.write_text(json.dumps(merged))
-        os.replace(temporary, results_file)
         return invocation.success
 
     first, last = days[0], days[-1]
@@ -380,6 +441,8 @@ def _build_then_generate_docs(days: list[str], extra_vars: dict[str, Any], resul
         return 1
     unchanged = _unchanged_nodes(manifest, days, Path(os.environ["INFLUENCE_RAW_DIR"]))
     for day in days:
+        if gated and not _go_ahead(day, merged):
+            return GATE_STOPPED_EXIT_CODE
         skipped = unchanged.get(day, [])
         selection = [*DAY_SELECTION, "--exclude", *skipped] if skipped else DAY_SELECTION
         if not step("build", day, True, selection, skipped, run_date=day):
@@ -390,6 +453,18 @@ def _build_then_generate_docs(days: list[str], extra_vars: dict[str, Any], resul
         ["docs", "generate", "--no-compile", "--static", *dbt_arguments,
          "--vars", json.dumps({**extra_vars, "run_date": last})])
     return 0 if docs.success else DOCS_FAILED_EXIT_CODE
+
+
+def _go_ahead(day: str, merged: dict[str, Any]) -> bool:
+    """Wait for the caller's line for `day` (see `_Worker.build`): build it, or stop here."""
+    line = sys.stdin.readline()
+    message = json.loads(line) if line.strip() else {"stop": "the caller closed the gate"}
+    if message.get("build") == day:
+        return True
+    reason = message.get("stop") or f"expected the go-ahead for {day}, got {message}"
+    merged["stopped"] = {"before_day": day, "reason": reason}
+    print(f"stopped before {day}: {reason}", flush=True)
+    return False
 
 
 def _unchanged_nodes(manifest: Any, days: list[str], raw_dir: Path) -> dict[str, list[str]]:
@@ -455,6 +530,7 @@ def main(argv: list[str]) -> int:
             json.loads(_option(options, "--vars")),
             Path(_option(options, "--results")),
             dbt_arguments,
+            gated="--gated" in options,
         )
     finally:
         gc.unfreeze()  # a worker builds again: this build's objects must be collectable
@@ -476,6 +552,8 @@ def serve() -> int:
     os.dup2(quiet, 1)
     for line in sys.stdin:
         request = json.loads(line)
+        if "arguments" not in request:
+            continue  # a go-ahead sent for a day that a gated build, stopped by a failure, never reached
         os.environ.clear()
         os.environ.update(request["environment"])
         with open(request["output_log"], "w", encoding="utf-8") as output:

@@ -7,8 +7,9 @@ audit row can be assembled by whichever task ends the run. Every failure surface
 
 The `*_days` functions are the same stages for a range of days in one run (the influence_backfill
 DAG): extract and the checks run day by day, dbt builds every day in one process (dbt's start-up
-and parse are paid once, not once a day) and tests them together, and one publish swaps in all the
-days at once, after every day has passed its audit. Each day still gets its own stage results and
+and parse are paid once, not once a day) and tests them together, each day as soon as its raw
+checks have passed (`validate_raw_and_build_days`), and one publish swaps in all the days at once,
+after every day has passed its audit. Each day still gets its own stage results and
 audit row. The daily functions are these with one day.
 
 Concurrency: the working warehouse has one writer. Every stage that opens it (`dbt_build`,
@@ -29,16 +30,20 @@ import datetime as dt
 import fcntl
 import json
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from influence import audit
 from influence.errors import InfluenceError, QualityGateError, RunInterruptedError, WarehouseBusyError
 from influence.settings import DEFAULT_SOURCES, KNOWN_SOURCES, Paths, paths as current_paths
+
+if TYPE_CHECKING:
+    from influence.dbt import DayGate
 
 DEFAULT_LOCK_TIMEOUT_SECONDS = 900.0
 MIN_DAYS_FOR_WORKERS = 4
@@ -284,48 +289,87 @@ def validate_raw(day: dt.date, run_id: str, paths: Paths | None = None) -> dict[
     return {"checks": len(report.results), "warnings": len(report.warnings)}
 
 
-def validate_raw_days(days: Sequence[dt.date], run_id: str, paths: Paths | None = None) -> dict[str, Any]:
-    """`validate_raw` for each day, several days at once (`_for_each_day`); stops at the first
-    day that fails."""
-    summaries = _for_each_day(validate_raw, days, run_id, paths or current_paths(), "validate_raw")
-    return {"days": len(summaries), "checks": sum(s["checks"] for s in summaries),
-            "warnings": sum(s["warnings"] for s in summaries)}
-
-
 def _check_workers() -> int:
     return max(1, int(os.environ.get("INFLUENCE_CHECK_WORKERS", min(4, os.cpu_count() or 1))))
 
 
 def _for_each_day(step: Callable[[dt.date, str, Paths], dict[str, Any]], days: Sequence[dt.date], run_id: str,
-                  paths: Paths, stage: str) -> list[dict[str, Any]]:
-    """`step(day, run_id, paths)` for every day, in up to INFLUENCE_CHECK_WORKERS processes (default:
-    the cores, at most 4). The checks are pure Python work in GX (about 1 s a day for the raw
-    suites, whatever the day's size on a small network), so on a long range processes pay off; each
-    day writes its own stage result as it would in a daily run. The first failure cancels the
-    days not started and is raised."""
+                  paths: Paths, stage: str, workers: int | None = None,
+                  on_day: Callable[[dt.date], None] | None = None,
+                  stop: threading.Event | None = None) -> list[dict[str, Any]]:
+    """`step(day, run_id, paths)` for every day, in up to `workers` processes (default:
+    INFLUENCE_CHECK_WORKERS, else the cores, at most 4). The checks are pure Python work in GX
+    (about 1 s a day for the raw suites, whatever the day's size on a small network), so on a long
+    range processes pay off; each day writes its own stage result as it would in a daily run, and
+    `on_day(day)` is called as each day passes. The first failure cancels the days not started and
+    is raised. Once `stop` is set, the days not started are cancelled and the days done returned."""
     days = sorted(days)
-    workers = min(len(days), _check_workers())
+    workers = min(len(days), workers or _check_workers())
+    summaries: dict[dt.date, dict[str, Any]] = {}
     # a worker first imports GX (4-6 s): for a few days the calling process is as fast
     if workers <= 1 or len(days) < MIN_DAYS_FOR_WORKERS:
-        return [step(day, run_id, paths) for day in days]
+        for day in days:
+            if stop is not None and stop.is_set():
+                break
+            summaries[day] = step(day, run_id, paths)
+            if on_day is not None:
+                on_day(day)
+        return [summaries[day] for day in days if day in summaries]
     import multiprocessing
     from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 
     _notify(run_id, stage, "running")
     # spawn, not fork: the caller may be an Airflow task process with threads and open connections
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(step, day, run_id, paths) for day in days]
+        futures = {pool.submit(step, day, run_id, paths): day for day in days}
         pending = set(futures)
         while pending:
-            done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            done, pending = wait(pending, timeout=None if stop is None else 0.5, return_when=FIRST_EXCEPTION)
             for future in done:
                 error = future.exception()
                 if error is not None:
                     for other in pending:
                         other.cancel()
                     raise error
+                summaries[futures[future]] = future.result()
                 _notify(run_id, stage, "success", "")  # the worker's own notice stays in its process
-        return [future.result() for future in futures]
+                if on_day is not None:
+                    on_day(futures[future])
+            if stop is not None and stop.is_set():
+                for other in pending:
+                    other.cancel()
+                break
+    return [summaries[day] for day in days if day in summaries]
+
+
+class _RawChecksGate:
+    """For `validate_raw_and_build_days`: lets dbt build a day once the raw checks of that day and
+    of every day before it have passed, and fails the build as soon as any day's checks fail (the
+    range fails then, so nothing more is worth building)."""
+
+    def __init__(self) -> None:
+        self._passed: set[dt.date] = set()
+        self._error: BaseException | None = None
+        self._changed = threading.Condition()
+        self.build_ended = threading.Event()  # the checks of the days not started are not needed
+
+    def passed(self, day: dt.date) -> None:
+        with self._changed:
+            self._passed.add(day)
+            self._changed.notify_all()
+
+    def failed(self, error: BaseException) -> None:
+        with self._changed:
+            self._error = error
+            self._changed.notify_all()
+
+    def __call__(self, day: dt.date, timeout: float) -> bool:
+        """influence.dbt.DayGate (days are asked for in order, so the earlier ones have passed)."""
+        with self._changed:
+            self._changed.wait_for(lambda: day in self._passed or self._error is not None, timeout)
+            if self._error is not None:
+                raise self._error
+            return day in self._passed
 
 
 def dbt_build(day: dt.date, run_id: str, paths: Paths | None = None) -> dict[str, Any]:
@@ -334,9 +378,11 @@ def dbt_build(day: dt.date, run_id: str, paths: Paths | None = None) -> dict[str
     return dbt_build_days([day], run_id, paths)
 
 
-def dbt_build_days(days: Sequence[dt.date], run_id: str, paths: Paths | None = None) -> dict[str, Any]:
+def dbt_build_days(days: Sequence[dt.date], run_id: str, paths: Paths | None = None,
+                   gate: DayGate | None = None) -> dict[str, Any]:
     """dbt builds the days in order in one process, then tests them (`influence.dbt.build_days`),
-    under the lock; the build lease then covers the whole range until it is published."""
+    under the lock; the build lease then covers the whole range until it is published. With
+    `gate`, each day waits for it (`validate_raw_and_build_days`)."""
     from influence import dbt
 
     paths = paths or current_paths()
@@ -347,7 +393,7 @@ def dbt_build_days(days: Sequence[dt.date], run_id: str, paths: Paths | None = N
         with warehouse_lock(paths, run_id, "dbt_build",
                             blocker=lambda: _unpublished_build_of_another_day(paths, days)):
             _write_build_marker(paths, run_id, days, "building")
-            result = dbt.build_days(days, paths, run_dir)
+            result = dbt.build_days(days, paths, run_dir, gate=gate)
             _write_build_marker(paths, run_id, days, "built")
         day_seconds.update(result.day_seconds)
         slowest = sorted(result.node_seconds.items(), key=lambda item: -item[1])[:10]
@@ -360,6 +406,43 @@ def dbt_build_days(days: Sequence[dt.date], run_id: str, paths: Paths | None = N
             data_docs=str(result.docs),
         )
     return {"status_counts": result.status_counts, "seconds": round(result.seconds, 3)}
+
+
+def validate_raw_and_build_days(days: Sequence[dt.date], run_id: str, paths: Paths | None = None) -> dict[str, Any]:
+    """The raw checks (`validate_raw`, day by day) and `dbt_build_days` side by side, for a range (the influence_backfill
+    DAG): dbt builds each day as soon as its raw checks, and those of the days before it, have
+    passed, while the checks of the later days go on beside it. A day is still never built on raw
+    data that failed its checks: the first failure stops the build before that day (the dbt_build
+    stage fails naming it) and is raised.
+
+    Why: a small day's dbt build is Python work on one core (dbt's cost per node) and so are its
+    Great Expectations checks (about 1.3 s a day for a Stack Exchange day): one after the other
+    they left a core idle for the whole range. The checks get one process fewer than the cores,
+    so the build keeps a core to itself; with one check process (two cores) they run in a thread
+    of this process, beside the build's own process."""
+    paths = paths or current_paths()
+    days = sorted(days)
+    gate = _RawChecksGate()
+    checked: list[dict[str, Any]] = []
+
+    def check_raw() -> None:
+        try:
+            checked.extend(_for_each_day(validate_raw, days, run_id, paths, "validate_raw",
+                                         workers=max(1, _check_workers() - 1), on_day=gate.passed,
+                                         stop=gate.build_ended))
+        except BaseException as error:  # noqa: BLE001 - handed to the build, which raises it
+            gate.failed(error)
+
+    checks = threading.Thread(target=check_raw, name="raw-checks", daemon=True)
+    checks.start()
+    try:
+        build = dbt_build_days(days, run_id, paths, gate=gate)
+    finally:
+        gate.build_ended.set()
+        checks.join()
+    return {"raw_checks": {"days": len(checked), "checks": sum(s["checks"] for s in checked),
+                           "warnings": sum(s["warnings"] for s in checked)},
+            "build": build}
 
 
 def validate_marts(day: dt.date, run_id: str, paths: Paths | None = None) -> dict[str, Any]:

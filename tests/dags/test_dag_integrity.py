@@ -135,11 +135,11 @@ def test_manual_run_as_influence_run_triggers_it_covers_the_previous_day(dag) ->
 def test_backfill_runs_the_same_stages_over_a_range(backfill_dag) -> None:
     from airflow.sdk.definitions.mappedoperator import MappedOperator
 
-    chain = ["validate_raw", "dbt_build", "validate_marts", "publish"]
+    chain = ["validate_raw_and_build", "validate_marts", "publish"]
     assert set(backfill_dag.task_ids) == {"plan_days", "plan_sources", "extract", *chain}
     assert isinstance(backfill_dag.get_task("extract"), MappedOperator)
     assert backfill_dag.get_task("extract").upstream_task_ids == {"plan_days", "plan_sources"}
-    assert backfill_dag.get_task("validate_raw").upstream_task_ids == {"plan_days", "extract"}
+    assert backfill_dag.get_task("validate_raw_and_build").upstream_task_ids == {"plan_days", "extract"}
     for upstream, downstream in zip(chain, chain[1:], strict=False):
         assert backfill_dag.get_task(downstream).upstream_task_ids == {"plan_days", upstream}
 
@@ -153,7 +153,7 @@ def test_backfill_operational_settings(backfill_dag) -> None:
         assert task.retries == 2, task.task_id
         assert task.execution_timeout == dt.timedelta(hours=24), task.task_id
         assert task.on_failure_callback, task.task_id
-    assert {t.task_id for t in backfill_dag.tasks if t.pool == "influence_warehouse"} == {"dbt_build"}
+    assert {t.task_id for t in backfill_dag.tasks if t.pool == "influence_warehouse"} == {"validate_raw_and_build"}
 
 
 def test_backfill_refuses_a_malformed_day(backfill_dag) -> None:

@@ -5,6 +5,7 @@ daily run per day publishes, and a failing range publishes nothing and records e
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import duckdb
@@ -94,3 +95,32 @@ def test_a_failing_backfill_publishes_nothing_and_records_every_day(
             (day, "failed", "extract") for day in DAYS]
         tables = {name for (name,) in connection.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     assert tables == {"run_audit"}
+
+
+def test_a_day_that_fails_its_raw_checks_is_never_built(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """A backfill builds each day as soon as its raw checks pass, while the later days are still
+    being checked: a day whose checks fail stops the build before it, and the run fails at
+    validate_raw, publishing nothing."""
+    data = tmp_path / "data"
+    corrupt = data / "raw" / "twitter" / "events" / f"dt={LAST}" / "part-0.parquet"  # kept by a Stack Exchange run
+    corrupt.parent.mkdir(parents=True)
+    corrupt.write_bytes(b"not a parquet file")
+
+    capfd.readouterr()
+    exit_code = run_in_process("backfill", data)
+    output = capfd.readouterr().out
+
+    assert exit_code == 1, output
+    failure = next(line for line in output.splitlines() if "failed at" in line)
+    assert f"failed at validate_raw: raw checks for {LAST} failed: " in failure, failure
+    assert "unreadable Parquet" in failure and "nothing of it was published" in failure
+    with duckdb.connect(str(data / "published" / "influence.duckdb"), read_only=True) as connection:
+        assert connection.execute(
+            "SELECT CAST(day AS VARCHAR), status, failed_stage FROM run_audit ORDER BY day").fetchall() == [
+            (day, "failed", "validate_raw") for day in DAYS]
+        tables = {name for (name,) in connection.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert tables == {"run_audit"}
+    (run_results,) = (data / "runs" / LAST).glob("*/run_results.json")
+    merged = json.loads(run_results.read_text())
+    assert merged["stopped"]["before_day"] in DAYS and f"raw checks for {LAST} failed" in merged["stopped"]["reason"]
+    assert LAST not in {step["day"] for step in merged["steps"] if step["step"] == "build"}

@@ -273,7 +273,7 @@ def test_a_run_for_another_day_waits_for_the_unpublished_build_before_building(
 
     built: list[str] = []
 
-    def fake_build_days(days: list[dt.date], paths: Paths, run_dir: Path) -> dbt.DbtBuildResult:
+    def fake_build_days(days: list[dt.date], paths: Paths, run_dir: Path, gate: dbt.DayGate | None = None) -> dbt.DbtBuildResult:
         built.extend(day.isoformat() for day in days)
         return dbt.DbtBuildResult(seconds=0.0, node_seconds={}, status_counts={"success": 1})
 
@@ -310,6 +310,11 @@ def check_day_or_fail_on_the_4th(day: dt.date, run_id: str, paths: Paths) -> dic
     return {"day": day.isoformat(), "worker": os.getpid()}
 
 
+def check_day_slowly(day: dt.date, run_id: str, paths: Paths) -> dict[str, object]:
+    time.sleep(0.2)
+    return {"day": day.isoformat(), "worker": os.getpid()}
+
+
 def test_checks_of_several_days_run_in_worker_processes_and_a_failure_stops_the_range(
     data_paths: Paths, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -322,6 +327,43 @@ def test_checks_of_several_days_run_in_worker_processes_and_a_failure_stops_the_
     days = [dt.date(2012, 7, day) for day in range(1, 9)]
     with pytest.raises(QualityGateError, match=r"^raw checks for 2012-07-04 failed: raw_twitter_events"):
         pipeline._for_each_day(check_day_or_fail_on_the_4th, days, "range-run", data_paths, "validate_raw")
+
+
+def test_checks_report_each_passed_day_and_stop_when_the_build_has_ended(
+    data_paths: Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `validate_raw_and_build_days` relies on: each passed day is reported as it passes, and
+    once the build has ended (failed) the days not started are not checked."""
+    days = [dt.date(2012, 7, day) for day in (1, 2, 3, 5, 6, 7, 8)]
+    for workers in (1, 2):
+        passed: list[dt.date] = []
+        build_ended = threading.Event()
+
+        def report(day: dt.date, passed: list[dt.date] = passed, build_ended: threading.Event = build_ended) -> None:
+            passed.append(day)
+            if len(passed) == 2:
+                build_ended.set()
+
+        results = pipeline._for_each_day(check_day_slowly, days, "range-run", data_paths,
+                                         "validate_raw", workers=workers, on_day=report, stop=build_ended)
+        assert 2 <= len(results) < len(days) and len(passed) == len(results), workers
+        assert [r["day"] for r in results] == [day.isoformat() for day in sorted(passed)], workers
+
+
+def test_the_build_gate_lets_each_day_through_once_checked_and_fails_at_the_first_failed_check() -> None:
+    gate = pipeline._RawChecksGate()
+    first, second, third = (dt.date(2012, 7, day) for day in (1, 2, 3))
+    gate.passed(first)
+    assert gate(first, 0.0) is True
+    assert gate(second, 0.05) is False  # not checked yet: the build waits
+    threading.Timer(0.3, gate.passed, [second]).start()
+    waited = time.monotonic()
+    assert gate(second, 10.0) is True and time.monotonic() - waited >= 0.25
+    gate.failed(QualityGateError("raw checks for 2012-07-03 failed: raw_twitter_events: expect_x: 3 rows"))
+    with pytest.raises(QualityGateError, match="raw checks for 2012-07-03 failed"):
+        gate(third, 10.0)
+    with pytest.raises(QualityGateError):
+        gate(second, 0.0)  # the range has failed: nothing more is worth building
 
 
 def test_a_range_is_published_at_once_with_an_audit_row_per_day(data_paths: Paths) -> None:
