@@ -367,8 +367,8 @@ def _run_in_worker(arguments: list[str], environment: dict[str, str], output_log
         )
     if returncode == DOCS_FAILED_EXIT_CODE:
         return "the build passed but dbt docs generate failed"
-    if returncode == GATE_STOPPED_EXIT_CODE:  # `build` raised the caller's own error instead
-        return "stopped by the caller"
+    if returncode == GATE_STOPPED_EXIT_CODE:  # a gate line it did not expect (a stop makes `build` raise)
+        return "stopped at a day's gate: the caller's lines were out of step with the days"
     output = output_log.read_text(encoding="utf-8", errors="replace") if output_log.exists() else ""
     error_lines = [line.strip() for line in output.splitlines() if "error" in line.lower()]
     return _one_line(error_lines[-1] if error_lines else f"exit code {returncode}")

@@ -25,7 +25,7 @@ RETRY_POLICY: dict[str, Any] = {
 # max_active_runs=1 every later run would wait behind it. Generous limits: the slowest measured day
 # (L scale, 50M events, day 4 of a run) took 12.6 minutes for all its stages, its dbt stage 10.3, and a
 # day's cost grows with the 90-day state (reports/bench.md); the 175-day Stack Exchange backfill took
-# ~9 minutes. On timeout Airflow interrupts the task, the dbt worker is killed (influence.dbt), the
+# 7-8 minutes. On timeout Airflow interrupts the task, the dbt worker is killed (influence.dbt), the
 # warehouse lock is released and the task is retried. A backfill builds all its days in one task:
 # one that would need more than a day (weeks at L scale) is run as consecutive shorter ranges.
 DAILY_TASK_TIMEOUT = dt.timedelta(hours=6)
