@@ -242,7 +242,10 @@ class _DayProgress:
         self.finished: float | None = None
 
     def observe(self, run_id: str, stage: str, state: str, message: str) -> None:
-        self.stages[stage] = (state, message)
+        from influence.pipeline import DAY_DONE
+
+        if state != DAY_DONE:  # one day: its stage's own success says it
+            self.stages[stage] = (state, message)
 
     @property
     def stage_seconds(self) -> float:
@@ -354,10 +357,15 @@ class _RangeProgress:
         self.started = time.monotonic()
 
     def observe(self, run_id: str, stage: str, state: str, message: str) -> None:
+        from influence.pipeline import DAY_DONE
+
         column = next((c for c in STAGE_COLUMNS if stage == c or stage.startswith(c + "-")), stage)
         now = time.monotonic()
         self.first_seen.setdefault(column, now)
         self.last_seen[column] = now
+        if state == DAY_DONE:  # a day of a stage done once for the range (the dbt build)
+            self.done[column] = self.done.get(column, 0) + 1
+            return
         self.states[column] = state
         if state == "success":
             once_for_all = column in ("dbt_build", "publish")

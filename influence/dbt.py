@@ -110,13 +110,15 @@ def docs_page(paths: Paths, day: dt.date) -> Path:
 
 
 def build_days(days: Sequence[dt.date], paths: Paths, run_dir: Path,
-               extra_vars: dict[str, Any] | None = None, gate: DayGate | None = None) -> DbtBuildResult:
+               extra_vars: dict[str, Any] | None = None, gate: DayGate | None = None,
+               on_day_built: Callable[[dt.date], None] | None = None) -> DbtBuildResult:
     """Build the days in order, then test them (see the module docstring) and write the docs page
     of the last day. Raises DbtBuildError naming the first failing node and its day; otherwise
     returns the time per node (summed over the days) and per day.
 
     With `gate`, each day is built only once `gate` lets it (see DayGate); if `gate` raises, the
-    build stops before that day and the error is raised."""
+    build stops before that day and the error is raised. `on_day_built(day)` is called as each
+    day's own step passes (a range's progress), from another thread when gated."""
     days = sorted(days)
     if not days:
         raise DbtBuildError("dbt build: no day to build")
@@ -136,7 +138,7 @@ def build_days(days: Sequence[dt.date], paths: Paths, run_dir: Path,
     what = f"dbt build for {_span(days)}"
     started = time.monotonic()
     (target_path / "static_index.html").unlink(missing_ok=True)
-    invocation_error = _run_in_worker(arguments, environment, run_dir / "dbt_output.log", days, gate)
+    invocation_error = _run_in_worker(arguments, environment, run_dir / "dbt_output.log", days, gate, on_day_built)
     seconds = time.monotonic() - started
 
     if not kept_results.exists():
@@ -243,8 +245,10 @@ class _Worker:
         return self.process.poll() is None and self.owner == os.getpid() and self.executable == sys.executable
 
     def build(self, arguments: list[str], environment: dict[str, str], output_log: Path,
-              days: Sequence[dt.date] = (), gate: DayGate | None = None) -> int:
-        """The build's exit code, or minus the signal that killed the child.
+              days: Sequence[dt.date] = (), gate: DayGate | None = None,
+              on_day_built: Callable[[dt.date], None] | None = None) -> int:
+        """The build's exit code, or minus the signal that killed the child. Before its answer
+        the child sends a line for each day built, handed to `on_day_built`.
 
         A gated build (`--gated`) gets one line per day, in order, once `gate` says the day may
         be built. The child's answer is awaited meanwhile: a build that fails on a day ends the
@@ -255,7 +259,14 @@ class _Worker:
         answered = threading.Event()
 
         def await_answer() -> None:
-            answer.append(self.process.stdout.readline())
+            while True:
+                line = self.process.stdout.readline()
+                built = json.loads(line).get("built") if line.strip() else None
+                if built is None:
+                    break
+                if on_day_built is not None:
+                    on_day_built(dt.date.fromisoformat(built))
+            answer.append(line)
             answered.set()
 
         withdrawn: Exception | None = None
@@ -350,10 +361,11 @@ atexit.register(_stop_idle_workers)
 
 
 def _run_in_worker(arguments: list[str], environment: dict[str, str], output_log: Path,
-                   days: Sequence[dt.date] = (), gate: DayGate | None = None) -> str | None:
+                   days: Sequence[dt.date] = (), gate: DayGate | None = None,
+                   on_day_built: Callable[[dt.date], None] | None = None) -> str | None:
     worker = _take_worker()
     try:
-        returncode = worker.build(arguments, {**os.environ, **environment}, output_log, days, gate)
+        returncode = worker.build(arguments, {**os.environ, **environment}, output_log, days, gate, on_day_built)
     finally:
         if worker.usable():
             with _idle_workers_lock:
@@ -387,12 +399,14 @@ def _option(arguments: list[str], name: str) -> str:
 
 
 def _build_then_generate_docs(days: list[str], extra_vars: dict[str, Any], results_file: Path,
-                              dbt_arguments: list[str], gated: bool = False) -> int:
+                              dbt_arguments: list[str], gated: bool = False,
+                              report: Callable[[dict[str, str]], None] | None = None) -> int:
     """Exit code 0, 1 (a step failed; the merged results say where), DOCS_FAILED_EXIT_CODE or
-    GATE_STOPPED_EXIT_CODE. The merged results are written however the build ends."""
+    GATE_STOPPED_EXIT_CODE. The merged results are written however the build ends; `report`
+    (the worker's answer channel) gets `{"built": day}` as each day's own step passes."""
     merged: dict[str, Any] = {"results": [], "steps": []}
     try:
-        return _build_days_in_steps(days, extra_vars, results_file, dbt_arguments, gated, merged)
+        return _build_days_in_steps(days, extra_vars, results_file, dbt_arguments, gated, merged, report)
     finally:
         temporary = results_file.with_suffix(".tmp")
         temporary.write_text(json.dumps(merged))
@@ -400,7 +414,8 @@ def _build_then_generate_docs(days: list[str], extra_vars: dict[str, Any], resul
 
 
 def _build_days_in_steps(days: list[str], extra_vars: dict[str, Any], results_file: Path,
-                         dbt_arguments: list[str], gated: bool, merged: dict[str, Any]) -> int:
+                         dbt_arguments: list[str], gated: bool, merged: dict[str, Any],
+                         report: Callable[[dict[str, str]], None] | None) -> int:
     from dbt.cli.main import dbtRunner
 
     parse_vars = {key: value for key, value in extra_vars.items() if key not in DAY_VARS}
@@ -447,6 +462,8 @@ def _build_days_in_steps(days: list[str], extra_vars: dict[str, Any], results_fi
         selection = [*DAY_SELECTION, "--exclude", *skipped] if skipped else DAY_SELECTION
         if not step("build", day, True, selection, skipped, run_date=day):
             return 1
+        if report is not None:
+            report({"built": day})
     if not step("test", last, False, HISTORY_SELECTION, run_date=last, test_start_date=first):
         return 1
     docs = dbtRunner(manifest=manifest).invoke(
@@ -521,7 +538,7 @@ def parse_only(argv: list[str]) -> int:
     return 0 if dbtRunner().invoke(["parse", *dbt_arguments, "--vars", "{}"]).success else 1
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], report: Callable[[dict[str, str]], None] | None = None) -> int:
     separator = argv.index("--")
     options, dbt_arguments = argv[:separator], argv[separator + 1:]
     try:
@@ -531,6 +548,7 @@ def main(argv: list[str]) -> int:
             Path(_option(options, "--results")),
             dbt_arguments,
             gated="--gated" in options,
+            report=report,
         )
     finally:
         gc.unfreeze()  # a worker builds again: this build's objects must be collectable
@@ -548,6 +566,11 @@ def serve() -> int:
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 
     answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
+
+    def report(message: dict[str, str]) -> None:
+        answers.write(json.dumps(message) + "\n")
+        answers.flush()
+
     quiet = os.dup(2)
     os.dup2(quiet, 1)
     for line in sys.stdin:
@@ -560,7 +583,10 @@ def serve() -> int:
             os.dup2(output.fileno(), 1)
             os.dup2(output.fileno(), 2)
             try:
-                exit_code = (parse_only if request.get("parse_only") else main)(request["arguments"])
+                if request.get("parse_only"):
+                    exit_code = parse_only(request["arguments"])
+                else:
+                    exit_code = main(request["arguments"], report)
             except Exception:  # noqa: BLE001 - reported in the build's log, the worker stays up
                 import traceback
 

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
 DEFAULT_LOCK_TIMEOUT_SECONDS = 900.0
 MIN_DAYS_FOR_WORKERS = 4
+DAY_DONE = "day_done"
 
 
 class StaleBuildError(InfluenceError):
@@ -54,7 +55,8 @@ class StaleBuildError(InfluenceError):
 
 
 # Observers get (run_id, stage, state, message) for each stage transition; `influence run` uses
-# this for its progress display (dag.test runs tasks in the calling process).
+# this for its progress display (dag.test runs tasks in the calling process). A stage done once for
+# a range (the dbt build) also reports each day as it is done: state DAY_DONE, the day as message.
 StageObserver = Callable[[str, str, str, str], None]
 _observers: list[StageObserver] = []
 
@@ -393,7 +395,8 @@ def dbt_build_days(days: Sequence[dt.date], run_id: str, paths: Paths | None = N
         with warehouse_lock(paths, run_id, "dbt_build",
                             blocker=lambda: _unpublished_build_of_another_day(paths, days)):
             _write_build_marker(paths, run_id, days, "building")
-            result = dbt.build_days(days, paths, run_dir, gate=gate)
+            result = dbt.build_days(days, paths, run_dir, gate=gate,
+                                    on_day_built=lambda day: _notify(run_id, "dbt_build", DAY_DONE, day.isoformat()))
             _write_build_marker(paths, run_id, days, "built")
         day_seconds.update(result.day_seconds)
         slowest = sorted(result.node_seconds.items(), key=lambda item: -item[1])[:10]

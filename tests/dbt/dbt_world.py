@@ -12,7 +12,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -107,7 +107,8 @@ class DbtWorld:
         """dbt's debug log of the builds of `build` and `build_range`."""
         return self.root / "runs" / "build" / "dbt_logs" / "dbt.log"
 
-    def build_range(self, days: list[datetime.date], **extra_vars: Any) -> None:
+    def build_range(self, days: list[datetime.date], *, gate: dbt.DayGate | None = None,
+                    on_day_built: Callable[[datetime.date], None] | None = None, **extra_vars: Any) -> None:
         """All `days` in one build, as a backfill builds them (influence.dbt.build_days): one parse
         instead of one per day, and the same rows as a build per day (tests/e2e/test_backfill.py).
         Raises AssertionError naming the first failing node."""
@@ -116,7 +117,7 @@ class DbtWorld:
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv("INFLUENCE_DUCKDB_MEMORY_LIMIT", "2GB")  # two test workers share the machine
             try:
-                dbt.build_days(days, paths, paths.runs / "build", extra_vars)
+                dbt.build_days(days, paths, paths.runs / "build", extra_vars, gate, on_day_built)
             except DbtBuildError as error:
                 raise AssertionError(str(error)) from error
 

@@ -5,6 +5,7 @@ And the incremental models keep their history whatever dbt is asked."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import shutil
@@ -19,6 +20,7 @@ from dbt_world import SAMPLES, DbtWorld
 from test_model_properties import D0, DAY, write_world
 
 from influence import dbt
+from influence.errors import QualityGateError
 from influence.settings import DBT_PROJECT_DIR, Paths
 
 
@@ -200,6 +202,32 @@ def test_a_range_skips_only_the_staging_models_that_stay_empty(first_day_built: 
     assert skipped.isdisjoint(built[second]) and skipped <= built[first]
     assert world.scalar("select count(*) from staging.stg_higgs__events") == 0
     assert world.scalar("select count(*) from staging.stg_stackexchange__accounts") > 0
+
+
+def test_a_gated_range_builds_a_day_only_once_let_through_and_reports_each_day_built(
+        first_day_built: Path, tmp_path: Path) -> None:
+    """A backfill's build waits before each day for its raw checks (influence.pipeline); when a day
+    is refused, the build stops before it and the refusal is what the caller gets."""
+    world = copy_of(first_day_built, tmp_path / "world")
+    allowed, refused = D0 + DAY, D0 + 2 * DAY
+    asked: list[datetime.date] = []
+    built: list[datetime.date] = []
+
+    def gate(day: datetime.date, timeout: float) -> bool:
+        asked.append(day)
+        if day == refused:
+            raise QualityGateError(f"raw checks for {day} failed: raw_twitter_events: read partition")
+        return True
+
+    with pytest.raises(QualityGateError, match=f"raw checks for {refused} failed"):
+        world.build_range([allowed, refused], gate=gate, on_day_built=built.append)
+    assert asked == [allowed, refused] and built == [allowed]
+    merged = json.loads((world.root / "runs" / "build" / "run_results.json").read_text())
+    assert [step["day"] for step in merged["steps"] if step["step"] == "build"] == [allowed.isoformat()]
+    assert merged["stopped"]["before_day"] == refused.isoformat()
+    assert world.scalar("select max(score_date) from marts.fct_person_scores") == allowed
+    [worker] = dbt._idle_workers  # it answered, so it stays for the next build
+    assert worker.usable()
 
 
 def test_every_incremental_model_stops_on_a_schema_change_and_is_never_fully_refreshed(

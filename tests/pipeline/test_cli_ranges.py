@@ -43,3 +43,18 @@ def test_bad_ranges_exit_2_before_anything_runs(started: list[tuple[str, object]
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
     assert started == []
+
+
+def test_a_backfills_progress_counts_the_days_its_one_dbt_build_has_done() -> None:
+    from influence.pipeline import DAY_DONE
+
+    days = [dt.date(2018, 3, 12) + dt.timedelta(days=offset) for offset in range(175)]
+    progress = cli._RangeProgress(days)
+    dbt_cell = 1 + cli.STAGE_COLUMNS.index("dbt_build")
+    progress.observe("run", "dbt_build", "running", "")
+    for day in days[:57]:
+        progress.observe("run", "dbt_build", DAY_DONE, day.isoformat())
+    assert " 57/175 " in progress.cells()[dbt_cell]
+    assert "…" in progress.cells()[dbt_cell], "a day done does not end the stage"
+    progress.observe("run", "dbt_build", "success", "360.0s")
+    assert "✓" in progress.cells()[dbt_cell] and " 175/175 " in progress.cells()[dbt_cell]

@@ -273,7 +273,8 @@ def test_a_run_for_another_day_waits_for_the_unpublished_build_before_building(
 
     built: list[str] = []
 
-    def fake_build_days(days: list[dt.date], paths: Paths, run_dir: Path, gate: dbt.DayGate | None = None) -> dbt.DbtBuildResult:
+    def fake_build_days(days: list[dt.date], paths: Paths, run_dir: Path, gate: dbt.DayGate | None = None,
+                        on_day_built: object = None) -> dbt.DbtBuildResult:
         built.extend(day.isoformat() for day in days)
         return dbt.DbtBuildResult(seconds=0.0, node_seconds={}, status_counts={"success": 1})
 
