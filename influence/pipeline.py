@@ -412,9 +412,9 @@ def dbt_build_days(days: Sequence[dt.date], run_id: str, paths: Paths | None = N
 
 
 def validate_raw_and_build_days(days: Sequence[dt.date], run_id: str, paths: Paths | None = None) -> dict[str, Any]:
-    """The raw checks (`validate_raw`, day by day) and `dbt_build_days` side by side, for a range (the influence_backfill
-    DAG): dbt builds each day as soon as its raw checks, and those of the days before it, have
-    passed, while the checks of the later days go on beside it. A day is still never built on raw
+    """The raw checks (`validate_raw`, day by day) and `dbt_build_days` side by side, for a range
+    (the influence_backfill DAG): dbt builds each day as soon as its raw checks, and those of the
+    days before it, have passed, while the checks of the later days go on beside it. A day is still never built on raw
     data that failed its checks: the first failure stops the build before that day (the dbt_build
     stage fails naming it) and is raised.
 
