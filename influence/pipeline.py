@@ -27,6 +27,7 @@ A rerun of the same day takes the lease over, so a run killed before publishing 
 from __future__ import annotations
 
 import datetime as dt
+import contextlib
 import fcntl
 import json
 import os
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 DEFAULT_LOCK_TIMEOUT_SECONDS = 900.0
 MIN_DAYS_FOR_WORKERS = 4
 DAY_DONE = "day_done"
+CHECKS_NICENESS = 10  # of the raw checks running beside a backfill's build
 
 
 class StaleBuildError(InfluenceError):
@@ -429,6 +431,10 @@ def validate_raw_and_build_days(days: Sequence[dt.date], run_id: str, paths: Pat
     checked: list[dict[str, Any]] = []
 
     def check_raw() -> None:
+        # The build is the range's critical path: when both want a core, the checks give it up
+        # (on Linux a thread has its own nice value; check processes inherit it).
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), CHECKS_NICENESS)
         try:
             checked.extend(_for_each_day(validate_raw, days, run_id, paths, "validate_raw",
                                          workers=max(1, _check_workers() - 1), on_day=gate.passed,
