@@ -34,11 +34,11 @@ own costs; from the second day on, dbt skips the nodes that cannot change (the m
 does not read the run date, and the staging of a source with no raw data that day nor the day
 before); and the raw checks of later days run while dbt builds the earlier ones (both are mostly
 one core's Python work for a small day). A day whose raw checks fail is never built: the task
-stops there and the audit names `validate_raw`. What it gives up: nothing is published until every day has passed its audit; a failure
-on any day fails the range (each day gets a failed `run_audit` row naming the stage) and a rerun
-redoes the range. The daily runs' guarantees hold otherwise: the same stages and checks per day,
-the same warehouse lock and build lease, and the days' published rows are identical to those of
-daily runs.
+stops there and the audit names `validate_raw`. What it gives up: nothing is published until
+every day has passed its audit; a failure on any day fails the range (each day gets a failed
+`run_audit` row naming the stage) and a rerun redoes the range. The daily runs' guarantees hold
+otherwise: the same stages and checks per day, the same warehouse lock and build lease, and the
+days' published rows are identical to those of daily runs.
 """
 
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
