@@ -41,6 +41,11 @@ STAGE_COLUMNS = ("extract", "validate_raw", "dbt_build", "validate_marts", "publ
 STAGE_HEADERS = ("extract", "raw checks", "dbt build", "mart checks", "publish", "total")
 
 
+def _column_of(stage: str) -> str:
+    """The pipeline stage a recorded stage belongs to (`extract-higgs` is `extract`)."""
+    return next((column for column in STAGE_COLUMNS if stage == column or stage.startswith(column + "-")), stage)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     arguments = parser.parse_args(argv)  # exits 2 with a usage line on bad arguments
@@ -359,7 +364,7 @@ class _RangeProgress:
     def observe(self, run_id: str, stage: str, state: str, message: str) -> None:
         from influence.pipeline import DAY_DONE
 
-        column = next((c for c in STAGE_COLUMNS if stage == c or stage.startswith(c + "-")), stage)
+        column = _column_of(stage)
         now = time.monotonic()
         self.first_seen.setdefault(column, now)
         self.last_seen[column] = now
@@ -458,7 +463,7 @@ def _first_failed_stage(paths: Paths, days: list[dt.date], run_id: str) -> str |
     if not failed:
         return None
     position = {column: index for index, column in enumerate(STAGE_COLUMNS)}
-    name, error, _ = min(failed, key=lambda f: (position.get(f[0].split("-")[0], len(position)), f[2]))
+    name, error, _ = min(failed, key=lambda f: (position.get(_column_of(f[0]), len(position)), f[2]))
     return f"{name}: {error}"
 
 
