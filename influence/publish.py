@@ -1,13 +1,14 @@
-"""Publish the audited marts for consumers: a DuckDB file and a Parquet mirror, swapped in
-together as one version.
+"""Publish the audited marts for consumers: Parquet files, and a DuckDB database of views over
+them, swapped in together as one version.
 
 Layout under the published directory (`INFLUENCE_PUBLISHED_DIR`, default `data/published/`):
 
-    versions/<v>/influence.duckdb      every table of the working warehouse's `marts` schema, in
-                                       `main`, plus `run_audit`
-    versions/<v>/parquet/              the same tables as Parquet:
+    versions/<v>/parquet/              every table of the working warehouse's `marts` schema, plus
+                                       `run_audit`, as Parquet:
         <daily mart>/<YYYY-MM-DD>.parquet   one file per day for marts with a day column
         <other table>/data.parquet          dimensions, run_audit
+    versions/<v>/influence.duckdb      one view per table in `main`, over that version's files
+                                       (named by absolute path), with the warehouse's column types
     versions/<v>/_SUCCESS              marks a complete version
     current -> versions/<v>            the one link a publish replaces
     influence.duckdb -> current/influence.duckdb     stable names for readers (never replaced)
@@ -16,26 +17,27 @@ Layout under the published directory (`INFLUENCE_PUBLISHED_DIR`, default `data/p
 
 What a run publishes is what it audited: for a daily mart (one with a `score_date` or
 `activity_date` column; dbt rebuilds exactly the run's days: one for a daily run, a range for a
-backfill) the run replaces those days' rows only, and the other days stay as they were published
-by their own runs. So rows of a day whose
+backfill) the run writes those days' files only, and the other days stay as they were published
+by their own runs: the new version hard-links the previous version's files. So rows of a day whose
 audit failed are never published by a later day's run. Dimensions (no day column) and marts whose
-columns changed (a new model version) are copied whole. The Parquet mirror follows the same rule:
-the new version hard-links the unchanged day files of the previous version and writes the
-changed ones. Publishing therefore writes only the run's days, but it copies the whole DuckDB
-database once, and that copy grows with the published history (3.8 s of a 14 s publish after ten
-days at M; reports/bench_notes.md, twentieth update, says what would remove it).
+columns changed (a new model version) are written whole. A publish therefore writes the run's days
+and the dimensions, and nothing it does grows with the published history. (Until the twenty-third
+update of reports/bench_notes.md the database held tables and each version began as a copy of the
+previous one: 3.8 s of a 14 s publish after ten days at M, and growing every day.)
 
 Why it is safe for readers:
-- A new version is built in its own directory (its database starts as a copy of the current one,
-  which is never modified in place), checkpointed and fsynced, marked `_SUCCESS`, and only then
-  made current by one `os.replace` of the `current` symlink. The database and the Parquet mirror
-  of a version therefore become visible at the same instant: there is no moment at which one is
-  new and the other old.
+- A new version is built in its own directory, fsynced, marked `_SUCCESS`, and only then made
+  current by one `os.replace` of the `current` symlink. The database and the Parquet files of a
+  version therefore become visible at the same instant: there is no moment at which one is new and
+  the other old. A published version's files are never written again.
 - A reader resolves the path when it opens a file: a reader that opened the old database keeps
-  its inode and reads the old version to the end; one opening after the swap gets the new one. A
-  reader that combines the database and Parquet files, or several Parquet files, and must not
-  straddle a publish resolves `current` once (`os.path.realpath`) and reads below that directory.
-  The previous version is kept until the next publish after this one.
+  reading the old version's files, one opening after the swap gets the new one. A reader that reads
+  several Parquet files and must not straddle a publish resolves `current` once
+  (`os.path.realpath`) and reads below that directory.
+- The views read their files at query time, so a superseded version is kept while readers may
+  still hold it: the previous version always, and any version superseded less than
+  `INFLUENCE_PUBLISHED_GRACE_HOURS` (default 24) ago. Kept versions cost little disk: their day
+  files are hard links shared with the newer versions.
 - A publish killed at any point leaves the previous version in place; its leftovers (a version
   directory without `_SUCCESS`, a temporary link) are removed by the next publish.
 """
@@ -68,6 +70,12 @@ MARTS_SCHEMA = "marts"
 AUDIT_TABLE = "run_audit"
 DAY_COLUMNS = ("score_date", "activity_date")
 WHOLE_TABLE_FILE = "data.parquet"
+DAY_FILE_GLOB = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9].parquet"
+PREVIOUS = "previous_version"  # the previous version's database, attached read-only while publishing
+GRACE_HOURS_VARIABLE = "INFLUENCE_PUBLISHED_GRACE_HOURS"
+DEFAULT_GRACE_HOURS = 24.0
+
+Columns = list[tuple[str, str]]
 
 
 @dataclass(frozen=True)
@@ -79,9 +87,56 @@ class PublishResult:
 
 
 AuditProvider = Callable[[dict[str, int], "dict[dt.date, int]"], "pa.Table"]
-# Changes made to the new version's tables: table -> the days replaced, or None if rewritten whole.
-Changes = dict[str, "frozenset[dt.date] | None"]
-Update = Callable[["duckdb.DuckDBPyConnection"], "tuple[pa.Table, Changes]"]
+
+
+@dataclass(frozen=True)
+class _NewVersion:
+    """What an update writes to: the new version's database (the previous one attached as
+    `PREVIOUS` when there is one) and its Parquet directory; `previous_parquet` is None on the
+    first publish."""
+    connection: duckdb.DuckDBPyConnection
+    parquet: Path
+    previous_parquet: Path | None
+
+    def previous_columns(self, table: str) -> Columns | None:
+        if self.previous_parquet is None:
+            return None
+        return _column_types(self.connection, PREVIOUS, "main", table) or None
+
+    def previous_tables(self) -> list[str]:
+        return _table_names(self.connection, PREVIOUS, "main") if self.previous_parquet is not None else []
+
+    def link_previous_files(self, table: str, skip_days: frozenset[dt.date] = frozenset()) -> None:
+        """Hard-link the previous version's files of `table`, except the day files of `skip_days`."""
+        assert self.previous_parquet is not None
+        skipped = {day.isoformat() + ".parquet" for day in skip_days}
+        for file in (self.previous_parquet / table).glob("*.parquet"):
+            if file.name not in skipped:
+                os.link(file, self.parquet / table / file.name)
+
+    def write(self, table: str, query: str, file_name: str, parameters: list | None = None) -> int:
+        """Write the rows of `query` to `<table>/<file_name>`; returns the rows written."""
+        file = self.parquet / table / file_name
+        return self.connection.execute(
+            f"COPY ({query}) TO '{_sql_string(file)}' (FORMAT parquet, COMPRESSION zstd)", parameters or []
+        ).fetchone()[0]
+
+    def create_view(self, table: str, columns: Columns) -> int:
+        """The view of `table` over its files in this version; checks that it reads back with
+        `columns` (name and type, in order). Returns its rows."""
+        directory = self.parquet / table
+        if any(directory.glob("*.parquet")):
+            body = f"SELECT * FROM read_parquet('{_sql_string(directory)}/*.parquet')"
+        else:  # a daily mart with no rows yet: nothing to read, but the columns are known
+            body = "SELECT " + ", ".join(f'NULL::{kind} AS "{name}"' for name, kind in columns) + " WHERE false"
+        self.connection.execute(f'CREATE VIEW main."{table}" AS {body}')
+        published = _column_types(self.connection, _main_catalog(self.connection), "main", table)
+        if published != columns:
+            raise PublishError(f"{directory}: its Parquet files read back as {published}, expected {columns}; not published")
+        return self.connection.execute(f'SELECT count(*) FROM main."{table}"').fetchone()[0]
+
+
+Update = Callable[[_NewVersion], "pa.Table"]
 
 
 def publish_marts(paths: Paths, days: Sequence[dt.date], audit_for: AuditProvider) -> PublishResult:
@@ -89,7 +144,7 @@ def publish_marts(paths: Paths, days: Sequence[dt.date], audit_for: AuditProvide
     audit. The caller holds the warehouse lock and has audited the days.
 
     `audit_for(mart_rows, persons_scored_by_day)` returns the `run_audit` table to publish; it is
-    called after the marts are updated so this run's own audit rows can carry their row counts."""
+    called after the marts are written so this run's own audit rows can carry their row counts."""
     replaced = frozenset(days)
     day_list = sorted(replaced)
     started = time.monotonic()
@@ -98,51 +153,54 @@ def publish_marts(paths: Paths, days: Sequence[dt.date], audit_for: AuditProvide
     mart_rows: dict[str, int] = {}
     persons_scored: dict[dt.date, int] = {}
 
-    def update_day(connection: duckdb.DuckDBPyConnection) -> tuple[pa.Table, Changes]:
+    def write_marts(version: _NewVersion) -> pa.Table:
+        connection = version.connection
         connection.execute(f"ATTACH '{_sql_string(paths.warehouse)}' AS warehouse (READ_ONLY)")
         marts = _table_names(connection, "warehouse", MARTS_SCHEMA)
         if not marts:
             raise PublishError(f"{paths.warehouse}: schema '{MARTS_SCHEMA}' has no tables to publish")
         if AUDIT_TABLE in marts:
             raise PublishError(f"{paths.warehouse}: a mart may not be called '{AUDIT_TABLE}'")
-        published = set(_table_names(connection, _main_catalog(connection), "main"))
-        changes: Changes = {}
-        for table in marts:
+        for table in marts:  # a table of the previous version that is no longer a mart is not carried over
             source = f'warehouse.{MARTS_SCHEMA}."{table}"'
             columns = _column_types(connection, "warehouse", MARTS_SCHEMA, table)
             day_column = next((c for c in DAY_COLUMNS if c in dict(columns)), None)
-            same_shape = table in published and _column_types(
-                connection, _main_catalog(connection), "main", table) == columns
-            if day_column and same_shape:
-                connection.execute(f'DELETE FROM main."{table}" WHERE {day_column} IN ?', [day_list])
-                connection.execute(f'INSERT INTO main."{table}" SELECT * FROM {source} WHERE {day_column} IN ?', [day_list])
-                changes[table] = replaced
+            (version.parquet / table).mkdir()
+            if day_column is None:
+                version.write(table, f"SELECT * FROM {source}", WHOLE_TABLE_FILE)
             else:
-                connection.execute(f'DROP TABLE IF EXISTS main."{table}"')
-                connection.execute(f'CREATE TABLE main."{table}" AS SELECT * FROM {source}')
-                changes[table] = None
-            mart_rows[table] = connection.execute(f'SELECT count(*) FROM main."{table}"').fetchone()[0]
-        for table in published - set(marts) - {AUDIT_TABLE}:
-            connection.execute(f'DROP TABLE main."{table}"')  # a mart dbt no longer builds
+                if version.previous_columns(table) == columns:
+                    version.link_previous_files(table, skip_days=replaced)
+                    days_to_write = day_list
+                else:  # first publish, or the columns changed: every day the warehouse has
+                    days_to_write = [d for (d,) in connection.execute(
+                        f"SELECT DISTINCT {day_column} FROM {source} ORDER BY 1").fetchall()]
+                for day in days_to_write:
+                    file_name = f"{day.isoformat()}.parquet"
+                    rows = version.write(table, f"SELECT * FROM {source} WHERE {day_column} = ?", file_name, [day])
+                    if rows == 0:  # a day without rows has no file (the view would read an empty one fine)
+                        (version.parquet / table / file_name).unlink()
+                    if table == "fct_person_scores" and day in replaced:
+                        persons_scored[day] = rows
+            mart_rows[table] = version.create_view(table, columns)
         connection.execute("DETACH warehouse")
         if "fct_person_scores" in mart_rows:
-            persons_scored.update({day: 0 for day in day_list})
-            persons_scored.update(connection.execute(
-                "SELECT score_date, count(*) FROM main.fct_person_scores WHERE score_date IN ? GROUP BY 1",
-                [day_list]).fetchall())
-        return audit_for(mart_rows, persons_scored), changes
+            for day in day_list:
+                persons_scored.setdefault(day, 0)
+        return audit_for(mart_rows, persons_scored)
 
-    version = _publish(paths, update_day)
+    version = _publish(paths, write_marts, carry_over_unwritten=False)
     return PublishResult(version, mart_rows, persons_scored, time.monotonic() - started)
 
 
 def publish_audit(paths: Paths, audit: pa.Table) -> str:
     """Refresh only `run_audit` (after a failed run): the marts stay exactly the last audited ones."""
-    return _publish(paths, lambda connection: (audit, {}))
+    return _publish(paths, lambda version: audit, carry_over_unwritten=True)
 
 
-def _publish(paths: Paths, update: Update) -> str:
-    """Build a complete new version from the current one with `update`, then make it current."""
+def _publish(paths: Paths, update: Update, carry_over_unwritten: bool) -> str:
+    """Build a complete new version with `update` (it writes what changed and returns the audit
+    table), carry the previous version's other tables over if asked, then make it current."""
     import duckdb
 
     published_dir = paths.published
@@ -151,23 +209,28 @@ def _publish(paths: Paths, update: Update) -> str:
     version = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ") + f"-{os.getpid()}"
     previous_dir = current_version(published_dir)
     version_dir = published_dir / VERSIONS / version
-    database = version_dir / DATABASE_FILE
     try:
-        version_dir.mkdir(parents=True)
-        # Before `current` existed, the database was a plain file at the stable name.
-        previous_database = previous_dir / DATABASE_FILE if previous_dir is not None else paths.published_db
-        if previous_database.exists():
-            # Safe while readers have it open: a published version is never written in place.
-            shutil.copyfile(previous_database, database)
-        with duckdb.connect(str(database)) as connection:
-            audit, changes = update(connection)
-            connection.execute(f"DROP TABLE IF EXISTS main.{AUDIT_TABLE}")
+        (version_dir / PARQUET_DIR).mkdir(parents=True)
+        with duckdb.connect(str(version_dir / DATABASE_FILE)) as connection:
+            if previous_dir is not None:
+                connection.execute(f"ATTACH '{_sql_string(previous_dir / DATABASE_FILE)}' AS {PREVIOUS} (READ_ONLY)")
+            new_version = _NewVersion(connection, version_dir / PARQUET_DIR,
+                                      previous_dir / PARQUET_DIR if previous_dir is not None else None)
+            audit = update(new_version)
+            (new_version.parquet / AUDIT_TABLE).mkdir()
             connection.register("run_audit_rows", audit)
-            connection.execute(f"CREATE TABLE main.{AUDIT_TABLE} AS SELECT * FROM run_audit_rows ORDER BY finished_at")
+            new_version.write(AUDIT_TABLE, "SELECT * FROM run_audit_rows ORDER BY finished_at", WHOLE_TABLE_FILE)
+            audit_columns = connection.execute("DESCRIBE SELECT * FROM run_audit_rows").fetchall()
             connection.unregister("run_audit_rows")
-            changes[AUDIT_TABLE] = None
-            previous_parquet = previous_dir / PARQUET_DIR if previous_dir is not None else None
-            _write_parquet_mirror(connection, version_dir / PARQUET_DIR, previous_parquet, changes)
+            new_version.create_view(AUDIT_TABLE, [(name, kind) for name, kind, *_ in audit_columns])
+            if carry_over_unwritten:
+                for table in new_version.previous_tables():
+                    if not (new_version.parquet / table).exists():
+                        (new_version.parquet / table).mkdir()
+                        new_version.link_previous_files(table)
+                        new_version.create_view(table, new_version.previous_columns(table) or [])
+            if previous_dir is not None:
+                connection.execute(f"DETACH {PREVIOUS}")
             connection.execute("CHECKPOINT")
         (version_dir / SUCCESS_MARKER).write_text(version + "\n")
         _fsync_tree(version_dir)
@@ -205,50 +268,6 @@ def _ensure_stable_links(published_dir: Path) -> None:
         os.replace(temporary_link, link)
 
 
-def _write_parquet_mirror(
-    connection: duckdb.DuckDBPyConnection, version_dir: Path, previous: Path | None, changes: Changes
-) -> None:
-    """Write the new mirror version: hard links to the previous version's unchanged files, new
-    files for what changed; then check that every table has exactly the rows of the database."""
-    import pyarrow.parquet as pq
-
-    catalog = _main_catalog(connection)
-    for table in _table_names(connection, catalog, "main"):
-        target = version_dir / table
-        target.mkdir(parents=True)
-        columns = dict(_column_types(connection, catalog, "main", table))
-        day_column = next((c for c in DAY_COLUMNS if c in columns), None)
-        old = previous / table if previous is not None else None
-        changed = changes.get(table, "unchanged")
-        reusable = old is not None and old.is_dir() and changed is not None
-        if day_column is None:
-            if reusable and changed == "unchanged" and (old / WHOLE_TABLE_FILE).exists():
-                os.link(old / WHOLE_TABLE_FILE, target / WHOLE_TABLE_FILE)
-            else:
-                _copy_to_parquet(connection, f'SELECT * FROM main."{table}"', target / WHOLE_TABLE_FILE)
-            continue
-        if reusable:
-            replaced_names = set() if changed == "unchanged" else {day.isoformat() for day in changed}
-            for file in old.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9].parquet"):
-                if file.stem not in replaced_names:
-                    os.link(file, target / file.name)
-            days = [] if changed == "unchanged" else sorted(changed)
-        else:
-            days = [d for (d,) in connection.execute(f'SELECT DISTINCT {day_column} FROM main."{table}" ORDER BY 1').fetchall()]
-        for day in days:
-            file = target / f"{day.isoformat()}.parquet"
-            file.unlink(missing_ok=True)
-            if connection.execute(f'SELECT count(*) FROM main."{table}" WHERE {day_column} = ?', [day]).fetchone()[0]:
-                _copy_to_parquet(connection, f'SELECT * FROM main."{table}" WHERE {day_column} = DATE \'{day.isoformat()}\'', file)
-        expected = connection.execute(f'SELECT count(*) FROM main."{table}"').fetchone()[0]
-        mirrored = sum(pq.ParquetFile(file).metadata.num_rows for file in target.glob("*.parquet"))
-        if mirrored != expected:
-            raise PublishError(f"{target}: Parquet mirror has {mirrored} rows, the database {expected}; not published")
-
-
-def _copy_to_parquet(connection: duckdb.DuckDBPyConnection, query: str, file: Path) -> None:
-    connection.execute(f"COPY ({query}) TO '{_sql_string(file)}' (FORMAT parquet, COMPRESSION zstd)")
-
 
 def _main_catalog(connection: duckdb.DuckDBPyConnection) -> str:
     return connection.execute("SELECT current_database()").fetchone()[0]
@@ -261,7 +280,7 @@ def _table_names(connection: duckdb.DuckDBPyConnection, catalog: str, schema: st
     ).fetchall()]
 
 
-def _column_types(connection: duckdb.DuckDBPyConnection, catalog: str, schema: str, table: str) -> list[tuple[str, str]]:
+def _column_types(connection: duckdb.DuckDBPyConnection, catalog: str, schema: str, table: str) -> Columns:
     return connection.execute(
         "SELECT column_name, data_type FROM information_schema.columns "
         "WHERE table_catalog = ? AND table_schema = ? AND table_name = ? ORDER BY ordinal_position",
@@ -270,23 +289,41 @@ def _column_types(connection: duckdb.DuckDBPyConnection, catalog: str, schema: s
 
 
 def remove_leftovers(published_dir: Path) -> None:
-    """Delete what a killed publish left behind (unfinished versions, temporary links), and
-    versions older than the previous one (the previous one stays for readers that resolved
-    `current` just before the swap)."""
+    """Delete what a killed publish left behind (unfinished versions, temporary links, a version
+    completed but never made current), and the superseded versions no reader can need: those
+    superseded more than the grace period ago, except the previous version, which is always kept."""
     for leftover in published_dir.glob(f"{TEMPORARY_PREFIX}*"):
         leftover.unlink(missing_ok=True)
     versions_dir = published_dir / VERSIONS
     if not versions_dir.is_dir():
         return
     current = current_version(published_dir)
-    complete = sorted(
-        (d for d in versions_dir.iterdir() if d.is_dir() and (d / SUCCESS_MARKER).exists() and d != current),
-        key=lambda d: d.stat().st_mtime_ns,
-    )
-    keep = {current, *complete[-1:]}
+    keep: set[Path] = set()
+    if current is not None and (current / SUCCESS_MARKER).exists():
+        completed = {d: (d / SUCCESS_MARKER).stat().st_mtime for d in versions_dir.iterdir()
+                     if d.is_dir() and (d / SUCCESS_MARKER).exists()}
+        # Versions become current in the order they complete (publishes hold the warehouse lock),
+        # so a version was superseded when the next one to complete did.
+        superseded = sorted((d for d in completed if completed[d] < completed[current]), key=completed.get)
+        successors = [*superseded[1:], current]
+        oldest_needed = time.time() - grace_seconds()
+        keep = {current, *superseded[-1:],
+                *(d for d, successor in zip(superseded, successors) if completed[successor] > oldest_needed)}
     for directory in versions_dir.iterdir():
         if directory not in keep:
             shutil.rmtree(directory, ignore_errors=True)
+
+
+def grace_seconds() -> float:
+    """How long a superseded version stays readable (`INFLUENCE_PUBLISHED_GRACE_HOURS`)."""
+    value = os.environ.get(GRACE_HOURS_VARIABLE, "")
+    try:
+        hours = float(value) if value.strip() else DEFAULT_GRACE_HOURS
+    except ValueError:
+        raise PublishError(f"{GRACE_HOURS_VARIABLE}={value!r}: not a number of hours") from None
+    if hours < 0:
+        raise PublishError(f"{GRACE_HOURS_VARIABLE}={value!r}: must not be negative")
+    return hours * 3600
 
 
 def _sql_string(path: Path) -> str:

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from influence import audit, pipeline, publish, quality
-from influence.errors import QualityGateError, WarehouseBusyError
+from influence.errors import PublishError, QualityGateError, WarehouseBusyError
 from influence.settings import Paths
 
 DAY_1 = dt.date(2012, 7, 1)
@@ -46,14 +46,19 @@ def published_rows(paths: Paths) -> list[tuple]:
         return connection.execute("SELECT * FROM fct_person_scores ORDER BY ALL").fetchall()
 
 
-def test_publish_copies_every_mart_to_duckdb_and_parquet(data_paths: Paths) -> None:
+def test_publish_writes_every_mart_to_parquet_behind_duckdb_views(data_paths: Paths) -> None:
     build_warehouse(data_paths, DAY_1, persons=50, run_id="run-1")
     result = pipeline.publish(DAY_1, "run-1")
 
     assert result["persons_scored"] == 50
+    version = publish.current_version(data_paths.published)
     with duckdb.connect(str(data_paths.published_db), read_only=True) as connection:
-        tables = {name for (name,) in connection.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-        assert tables == {"fct_person_scores", "dim_persons", "run_audit"}
+        tables = dict(connection.execute("SELECT table_name, table_type FROM information_schema.tables").fetchall())
+        assert tables == {"fct_person_scores": "VIEW", "dim_persons": "VIEW", "run_audit": "VIEW"}
+        # The views read their own version's files, with the warehouse's column types.
+        assert str(version / "parquet" / "fct_person_scores") in connection.execute(
+            "SELECT sql FROM duckdb_views() WHERE view_name = 'fct_person_scores'").fetchone()[0]
+        assert connection.execute("DESCRIBE fct_person_scores").fetchall()[0][:2] == ("score_date", "DATE")
         status, persons, mart_rows = connection.execute(
             "SELECT status, persons_scored, mart_rows FROM run_audit"
         ).fetchone()
@@ -61,7 +66,6 @@ def test_publish_copies_every_mart_to_duckdb_and_parquet(data_paths: Paths) -> N
     assert mart_rows == {"dim_persons": 50, "fct_person_scores": 50}
     mirror = data_paths.published_parquet
     # Both stable names lead into the one current version.
-    version = publish.current_version(data_paths.published)
     assert data_paths.published_db.resolve() == (version / "influence.duckdb").resolve()
     assert mirror.resolve() == (version / "parquet").resolve()
     assert (version / publish.SUCCESS_MARKER).exists()
@@ -150,8 +154,61 @@ def test_concurrent_readers_never_see_a_mix(data_paths: Paths) -> None:
         assert scores == persons
         assert audit_rows == (scores - 5) // 40 + 1
     assert len({o[0] for o in observations}) >= 2, "the reader never saw a swap"
-    versions = list((data_paths.published / publish.VERSIONS).iterdir())
-    assert len(versions) <= 2, "old versions are cleaned up (current + previous kept)"
+
+
+def test_a_reader_keeps_its_version_through_later_publishes_for_the_grace_period(
+    data_paths: Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The published tables are views over their version's Parquet files, so a version must outlive
+    its readers: it is kept for the grace period after it was superseded (the previous one always)."""
+    build_warehouse(data_paths, DAY_1, persons=10, run_id="run-1")
+    pipeline.publish(DAY_1, "run-1")
+    first = publish.current_version(data_paths.published)
+    reader = duckdb.connect(str(data_paths.published_db), read_only=True)
+    try:
+        for number, day in enumerate((DAY_2, DAY_2 + dt.timedelta(days=1), DAY_2 + dt.timedelta(days=2)), start=2):
+            build_warehouse(data_paths, day, persons=10 * number, run_id=f"run-{number}")
+            pipeline.publish(day, f"run-{number}")
+        assert reader.execute("SELECT count(*), max(score_date) FROM fct_person_scores").fetchone() == (10, DAY_1)
+        assert len(list((data_paths.published / publish.VERSIONS).iterdir())) == 4
+
+        monkeypatch.setenv(publish.GRACE_HOURS_VARIABLE, "0")
+        day_5 = DAY_2 + dt.timedelta(days=3)
+        build_warehouse(data_paths, day_5, persons=50, run_id="run-5")
+        pipeline.publish(day_5, "run-5")
+    finally:
+        reader.close()
+    kept = sorted((data_paths.published / publish.VERSIONS).iterdir())
+    assert len(kept) == 2 and publish.current_version(data_paths.published) in kept, "current and previous only"
+    assert not first.exists()
+    assert len(published_rows(data_paths)) == 10 + 20 + 30 + 40 + 50
+
+
+def test_a_bad_grace_period_is_a_clear_error(data_paths: Paths, monkeypatch: pytest.MonkeyPatch) -> None:
+    build_warehouse(data_paths, DAY_1, persons=10, run_id="run-1")
+    monkeypatch.setenv(publish.GRACE_HOURS_VARIABLE, "a day")
+    with pytest.raises(PublishError, match="INFLUENCE_PUBLISHED_GRACE_HOURS='a day': not a number of hours"):
+        pipeline.publish(DAY_1, "run-1")
+
+
+def test_a_mart_whose_columns_change_is_written_whole_and_an_empty_one_keeps_its_columns(data_paths: Paths) -> None:
+    build_warehouse(data_paths, DAY_1, persons=10, run_id="run-1")
+    pipeline.publish(DAY_1, "run-1")
+    build_warehouse(data_paths, DAY_2, persons=20, run_id="run-2")
+    with duckdb.connect(str(data_paths.warehouse)) as connection:  # what a new model version's build leaves
+        connection.execute("ALTER TABLE marts.fct_person_scores ADD COLUMN tier VARCHAR DEFAULT 'floor'")
+        connection.execute("CREATE TABLE marts.fct_score_percentiles (score_date DATE, scope VARCHAR, p50 DOUBLE)")
+    pipeline.publish(DAY_2, "run-2")
+
+    with duckdb.connect(str(data_paths.published_db), read_only=True) as connection:
+        per_day = connection.execute(
+            "SELECT score_date, count(*), min(tier) FROM fct_person_scores GROUP BY 1 ORDER BY 1").fetchall()
+        percentiles = connection.execute("DESCRIBE fct_score_percentiles").fetchall()
+        assert connection.execute("SELECT count(*) FROM fct_score_percentiles").fetchone() == (0,)
+    assert per_day == [(DAY_1, 10, "floor"), (DAY_2, 20, "floor")]
+    assert [(name, kind) for name, kind, *_ in percentiles] == [("score_date", "DATE"), ("scope", "VARCHAR"), ("p50", "DOUBLE")]
+    # Day 1 was rewritten with the new column, not linked from the previous version.
+    assert (data_paths.published_parquet / "fct_person_scores" / "2012-07-01.parquet").stat().st_nlink == 1
 
 
 def test_failed_mart_audit_leaves_published_marts_untouched(data_paths: Paths, monkeypatch: pytest.MonkeyPatch) -> None:
