@@ -29,9 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from extractors.schema import QUARANTINE, SCHEMAS
-
-PARQUET_FILE = "part-0.parquet"
-MANIFEST_FILE = "_manifest.json"
+from influence.settings import MANIFEST_FILE, PARQUET_FILE, partition_dir
 
 
 @dataclass
@@ -89,10 +87,6 @@ class PartitionManifest:
     @classmethod
     def read(cls, partition_dir: Path) -> PartitionManifest:
         return cls.from_json((partition_dir / MANIFEST_FILE).read_text())
-
-
-def partition_dir(base_dir: Path, network: str, entity: str, day: datetime.date) -> Path:
-    return base_dir / network / entity / f"dt={day.isoformat()}"
 
 
 def sha256_of(path: Path) -> str:

@@ -54,14 +54,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from extractors.partition import (
-    PARQUET_FILE,
-    MANIFEST_FILE,
     PartitionManifest,
     _replace_directory,
     write_partition,
     write_quarantine,
 )
 from extractors.schema import ACCOUNTS, EVENTS, IDENTITY_LINKS, QUARANTINE
+from influence.settings import MANIFEST_FILE, PARQUET_FILE
 
 SOURCE = "synthetic"
 IDENTITY_NAMESPACE = "synthetic"

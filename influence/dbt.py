@@ -63,8 +63,7 @@ from pathlib import Path
 from typing import Any
 
 from influence.errors import DbtBuildError, DbtProcessKilledError
-from influence.quality import PARQUET_FILE
-from influence.settings import DBT_PROJECT_DIR, KNOWN_SOURCES, Paths, source_of_network
+from influence.settings import DBT_PROJECT_DIR, KNOWN_SOURCES, PARQUET_FILE, Paths, partition_dir, source_of_network
 
 FAILED_STATUSES = {"error", "fail", "runtime error"}
 DOCS_FAILED_EXIT_CODE = 3
@@ -514,7 +513,8 @@ def _unchanged_nodes(manifest: Any, days: list[str], raw_dir: Path) -> dict[str,
             if source not in KNOWN_SOURCES:
                 return False  # not a layout this check knows: build it
             if any(source_of_network(network.name) == source
-                   and (network / table / f"dt={day}" / PARQUET_FILE).exists() for network in networks):
+                   and (partition_dir(raw_dir, network.name, table, dt.date.fromisoformat(day)) / PARQUET_FILE).exists()
+                   for network in networks):
                 return False
         return True
 

@@ -42,7 +42,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from influence.errors import InfluenceError
-from influence.settings import DBT_PROJECT_DIR, MODEL_VERSION, PROJECT_ROOT, Paths, paths
+from influence.settings import DBT_PROJECT_DIR, MANIFEST_FILE, MODEL_VERSION, PARQUET_FILE, PROJECT_ROOT, Paths, partition_dir, paths
 
 NETWORK = "twitter"
 # Every source with a committed sample is extracted for every day, as the daily DAG does: the
@@ -395,25 +395,25 @@ def write_injection(raw_dir: Path, plans: Sequence[InjectionPlan], days: Iterabl
     written = 0
     for day in days:
         events = pa.concat_tables([injected_events(plan, day, network) for plan in plans])
-        _append_to_partition(raw_dir / network / "events" / f"dt={day.isoformat()}", scenario, events)
+        _append_to_partition(partition_dir(raw_dir, network, "events", day), scenario, events)
         written += events.num_rows
         accounts = pa.concat_tables([injected_accounts(plan, day, network) for plan in plans])
         if accounts.num_rows:
-            _append_to_partition(raw_dir / network / "accounts" / f"dt={day.isoformat()}", scenario, accounts)
+            _append_to_partition(partition_dir(raw_dir, network, "accounts", day), scenario, accounts)
     return written
 
 
 def _append_to_partition(partition: Path, scenario: str, injected: pa.Table) -> None:
-    part = partition / "part-0.parquet"
+    part = partition / PARQUET_FILE
     if not part.exists():
-        raise InfluenceError(f"{partition}: no extracted part-0.parquet to inject into (extract the day first)")
+        raise InfluenceError(f"{partition}: no extracted {PARQUET_FILE} to inject into (extract the day first)")
     extracted = pq.read_table(part)
     if not extracted.schema.equals(injected.schema):
         raise InfluenceError(f"{part}: schema differs from extractors.schema, cannot append the injected rows")
-    temporary = partition / f".part-0.parquet.inject-{scenario}.tmp"
+    temporary = partition / f".{PARQUET_FILE}.inject-{scenario}.tmp"
     pq.write_table(pa.concat_tables([extracted, injected]), temporary, compression="zstd")
     os.replace(temporary, part)
-    manifest_path = partition / "_manifest.json"
+    manifest_path = partition / MANIFEST_FILE
     if manifest_path.exists():
         manifest = json.loads(manifest_path.read_text())
         source = f"evaluation-injection-{scenario}"

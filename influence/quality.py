@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from influence.errors import InfluenceError
-from influence.settings import EXPECTATIONS_DIR, Paths, source_of_network
+from influence.settings import EXPECTATIONS_DIR, MANIFEST_FILE, PARQUET_FILE, Paths, partition_dir, source_of_network
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,8 +52,6 @@ if TYPE_CHECKING:
     from great_expectations.data_context import AbstractDataContext
 
 RAW_ENTITIES: tuple[str, ...] = ("events", "accounts", "identity_links")
-PARQUET_FILE = "part-0.parquet"
-MANIFEST_FILE = "_manifest.json"
 DATA_DOCS_DIRNAME = "gx_data_docs"
 
 # GX severities used in the suites → the severities of the quality contract.
@@ -476,10 +474,6 @@ def _day_bounds(day: datetime.date) -> dict[str, Any]:
 # --------------------------------------------------------------------------- raw
 
 
-def _partition(raw_dir: Path, network: str, entity: str, day: datetime.date) -> Path:
-    return raw_dir / network / entity / f"dt={day.isoformat()}"
-
-
 def _networks(raw_dir: Path) -> list[str]:
     if not raw_dir.is_dir():
         return []
@@ -526,7 +520,7 @@ def _volume_baseline(
 ) -> _VolumeBaseline | None:
     counts = []
     for back in range(1, trailing_days + 1):
-        directory = _partition(raw_dir, network, entity, day - datetime.timedelta(days=back))
+        directory = partition_dir(raw_dir, network, entity, day - datetime.timedelta(days=back))
         if directory.is_dir():
             rows = _rows_in_partition(directory)
             if rows is not None:
@@ -551,7 +545,7 @@ def _quarantined_rows(quarantine_dir: Path, network: str, entity: str, day: date
     extractor writes one only when rows were rejected)."""
     import pyarrow.parquet as pq
 
-    path = _partition(quarantine_dir, network, entity, day) / PARQUET_FILE
+    path = partition_dir(quarantine_dir, network, entity, day) / PARQUET_FILE
     if not path.is_file():
         return 0, True
     try:
@@ -566,7 +560,7 @@ def _manifest_row(
     """One row of the manifest frame and, when the manifest cannot be used, why (one line)."""
     import pyarrow.parquet as pq
 
-    directory = _partition(raw_dir, network, entity, day)
+    directory = partition_dir(raw_dir, network, entity, day)
     quarantined, quarantine_readable = _quarantined_rows(quarantine_dir, network, entity, day)
     row: dict[str, Any] = {
         "network": network,
@@ -638,10 +632,10 @@ def _validate_raw(
     manifest_rows: list[dict[str, Any]] = []
 
     for network in _networks(paths.raw):
-        present = [e for e in RAW_ENTITIES if _partition(paths.raw, network, e, day).is_dir()]
+        present = [e for e in RAW_ENTITIES if partition_dir(paths.raw, network, e, day).is_dir()]
         if not present:
             recent = any(
-                _partition(paths.raw, network, entity, day - datetime.timedelta(days=back)).is_dir()
+                partition_dir(paths.raw, network, entity, day - datetime.timedelta(days=back)).is_dir()
                 for entity in RAW_ENTITIES
                 for back in range(1, lookback_days + 1)
             )
@@ -705,7 +699,7 @@ def _validate_partition(
 
     suite_name = f"raw_{network}_{entity}"
     spec = load_suite(f"raw_{source}_{entity}")
-    path = _partition(raw_dir, network, entity, day) / PARQUET_FILE
+    path = partition_dir(raw_dir, network, entity, day) / PARQUET_FILE
     try:
         rows = pq.ParquetFile(path).metadata.num_rows
         validator.add_parquet_view(suite_name, path)

@@ -3,6 +3,7 @@ benchmarks can point a whole run at a temporary directory."""
 
 from __future__ import annotations
 
+import datetime
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,17 @@ MODEL_VERSION = "1.1.0"
 # unless told otherwise: the real samples; synthetic data is for the benchmark.
 KNOWN_SOURCES = ("higgs", "stackexchange", "synthetic")
 DEFAULT_SOURCES = ("higgs", "stackexchange")
+
+
+# The raw layout the extractors write and the raw checks, the dbt worker and macros/raw_day.sql
+# read (docs/architecture.md): <raw or quarantine dir>/<network>/<entity>/dt=YYYY-MM-DD/ holding
+# PARQUET_FILE and, in raw, MANIFEST_FILE.
+PARQUET_FILE = "part-0.parquet"
+MANIFEST_FILE = "_manifest.json"
+
+
+def partition_dir(base_dir: Path, network: str, entity: str, day: datetime.date) -> Path:
+    return base_dir / network / entity / f"dt={day.isoformat()}"
 
 
 def source_of_network(network: str) -> str | None:

@@ -16,7 +16,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from extractors.partition import PartitionManifest, partition_dir
+from extractors.partition import PartitionManifest
+from influence.settings import partition_dir
 
 REPO = Path(__file__).resolve().parents[2]
 REAL_SAMPLES = REPO / "data" / "samples"

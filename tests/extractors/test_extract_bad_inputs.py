@@ -12,7 +12,7 @@ import pytest
 
 from extractors import higgs, stackexchange
 from extractors.errors import SourceError
-from extractors.partition import partition_dir
+from influence.settings import partition_dir
 
 from conftest import BAD_INPUTS, SE_FIRST_DAY, real_higgs_lines, xml_rows
 

@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 
 from extractors import higgs
-from extractors.partition import partition_dir
+from influence.settings import partition_dir
 
 from conftest import REAL_HIGGS, REAL_SAMPLES, gzip_bytes, real_higgs_lines
 

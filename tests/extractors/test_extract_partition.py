@@ -10,15 +10,12 @@ import pytest
 
 from extractors import partition
 from extractors.partition import (
-    MANIFEST_FILE,
-    PARQUET_FILE,
     PartitionManifest,
-    partition_dir,
     write_partition,
     write_quarantine,
 )
 from extractors.schema import ACCOUNTS, EVENTS, QUARANTINE
-from influence.settings import KNOWN_SOURCES
+from influence.settings import KNOWN_SOURCES, MANIFEST_FILE, PARQUET_FILE, partition_dir
 
 DAY = datetime.date(2012, 7, 4)
 

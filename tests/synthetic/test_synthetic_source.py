@@ -14,8 +14,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from extractors import synthetic
-from extractors.partition import MANIFEST_FILE, PARQUET_FILE, PartitionManifest
+from extractors.partition import PartitionManifest
 from extractors.schema import ENTITIES, QUARANTINE, SCHEMAS
+from influence.settings import MANIFEST_FILE, PARQUET_FILE
 
 NETWORKS = [network for network, _ in synthetic.NETWORK_SHARES]
 
