@@ -85,8 +85,8 @@ class PartitionManifest:
         return cls(**data)
 
     @classmethod
-    def read(cls, partition_dir: Path) -> PartitionManifest:
-        return cls.from_json((partition_dir / MANIFEST_FILE).read_text())
+    def read(cls, directory: Path) -> PartitionManifest:
+        return cls.from_json((directory / MANIFEST_FILE).read_text())
 
 
 def sha256_of(path: Path) -> str:
