@@ -70,7 +70,6 @@ MARTS_SCHEMA = "marts"
 AUDIT_TABLE = "run_audit"
 DAY_COLUMNS = ("score_date", "activity_date")
 WHOLE_TABLE_FILE = "data.parquet"
-DAY_FILE_GLOB = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9].parquet"
 PREVIOUS = "previous_version"  # the previous version's database, attached read-only while publishing
 GRACE_HOURS_VARIABLE = "INFLUENCE_PUBLISHED_GRACE_HOURS"
 DEFAULT_GRACE_HOURS = 24.0
@@ -178,7 +177,7 @@ def publish_marts(paths: Paths, days: Sequence[dt.date], audit_for: AuditProvide
                 for day in days_to_write:
                     file_name = f"{day.isoformat()}.parquet"
                     rows = version.write(table, f"SELECT * FROM {source} WHERE {day_column} = ?", file_name, [day])
-                    if rows == 0:  # a day without rows has no file (the view would read an empty one fine)
+                    if rows == 0:  # a day without rows has no file, so the files list the days published
                         (version.parquet / table / file_name).unlink()
                     if table == "fct_person_scores" and day in replaced:
                         persons_scored[day] = rows
