@@ -2,7 +2,8 @@
 only the versions the graphs of the last edge_state_days_kept built days are made of, and so do the
 other daily state tables keep their last days: the warehouse holds one graph, not a copy per day, a
 failed latest day can still be rebuilt, rebuilding a day whose earlier graph was pruned fails loudly
-instead of starting from an empty graph, and a graph kept in an older layout is converted, not lost."""
+instead of starting from an empty graph, and a graph (or pairs) kept in an older layout is converted,
+not lost."""
 
 from __future__ import annotations
 
@@ -164,10 +165,20 @@ KEYED_VERSIONS = ("select state.engaged_date, actor.account_key, target.account_
                   "order by all")
 
 
+# the kept pairs with their ends' numbers resolved to keys: the same whoever numbered them
+KEYED_PAIRS = ("select pairs.activity_date, pairs.actor_key, pairs.target_key, pairs.scored_events "
+               "from intermediate.int_engagement_pairs_daily as pairs "
+               "join intermediate.int_account_numbers as actor on actor.account_number = pairs.actor_number "
+               "join intermediate.int_account_numbers as target on target.account_number = pairs.target_number "
+               "where actor.account_key = pairs.actor_key and target.account_key = pairs.target_key "
+               "order by all")
+
+
 def _revert_to_daily_copies(warehouse: Path, days: list[datetime.date], *, string_ends: bool) -> None:
     """Give the warehouse an earlier release's layout of int_edge_state: a copy of the whole graph
     per built day (state_date, last_engaged_date), with numbered ends or, before account numbers,
-    string ends (actor_key, target_key) and no int_account_numbers."""
+    string ends (actor_key, target_key) and no int_account_numbers. Its kept pairs have no
+    numbered ends either (no release before them had)."""
     ends = ("actor.account_key as actor_key, target.account_key as target_key" if string_ends
             else "state.actor_number, state.target_number")
     with duckdb.connect(str(warehouse)) as connection:
@@ -185,6 +196,8 @@ def _revert_to_daily_copies(warehouse: Path, days: list[datetime.date], *, strin
                            [days])
         connection.execute("drop table intermediate.int_edge_state")
         connection.execute("alter table intermediate.int_edge_state_copies rename to int_edge_state")
+        connection.execute("alter table intermediate.int_engagement_pairs_daily drop column actor_number")
+        connection.execute("alter table intermediate.int_engagement_pairs_daily drop column target_number")
         if string_ends:
             connection.execute("drop table intermediate.int_account_numbers")
 
@@ -203,6 +216,8 @@ def test_a_graph_kept_in_an_earlier_layout_is_converted_not_lost(tmp_path: Path)
     current.build(D0 + 2 * DAY)
     versions = current.query(KEYED_VERSIONS)
     assert len(versions) > 100
+    pairs = current.query(KEYED_PAIRS)
+    assert len(pairs) == current.scalar("select count(*) from intermediate.int_engagement_pairs_daily") > 100
     assert current.scalar("select count(*) from intermediate.int_edge_state where superseded_date is not null") == 110
 
     for string_ends in (False, True):
@@ -217,6 +232,9 @@ def test_a_graph_kept_in_an_earlier_layout_is_converted_not_lost(tmp_path: Path)
         log = converted.dbt_log.read_text()
         assert "converting the kept daily copies of the graph to versions kept in place" in log
         assert ("converting the kept states from string ends to account numbers" in log) == string_ends
+        # the kept pairs (the next days' signal windows) got numbered ends, consistent with the graph's
+        assert "numbering the ends of the kept pairs" in log
+        assert converted.query(KEYED_PAIRS) == pairs
         # the conversion numbered only the accounts that the day's build had not numbered already
         assert converted.scalar("select count(*) - count(distinct account_key) from intermediate.int_account_numbers") == 0
     # a converted kept day is rebuilt from the graph of the day before it, as in the current layout

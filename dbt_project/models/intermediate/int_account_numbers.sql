@@ -1,20 +1,27 @@
 {{ config(materialized='incremental', incremental_strategy='append') }}
 -- A dense INTEGER number for every account that is an end of an engagement edge, assigned the first
--- day the account is seen and never changed: the decayed graph (int_edge_state) and PageRank work
--- on these numbers instead of the string keys (docs/architecture.md, "Keys used in the warehouse").
+-- day the account is seen and never changed: the engagement pairs (int_engagement_pairs_daily), the
+-- decayed graph (int_edge_state) and PageRank work on these numbers instead of the string keys
+-- (docs/architecture.md, "Keys used in the warehouse").
 -- Append-only and never fully refreshed (+full_refresh: false in dbt_project.yml): int_edge_state
 -- keeps numbers of earlier days, and renumbering would silently reconnect its edges to other
 -- accounts. INTEGER, not BIGINT: PageRank joins on them in every iteration (L day 4: int_pagerank
 -- 142 s with BIGINT, 126 s with INTEGER); past 2^31 - 1 accounts the numbering fails with a
 -- conversion error, not silently.
-with keys_today as (
-    select network, actor_key as account_key
-    from {{ ref('int_engagement_pairs_daily') }}
-    where activity_date = {{ run_date() }}
+-- Read from the run day's events, with the filter that makes an engagement pair, because the pairs
+-- carry these numbers.
+with engagements as not materialized (
+    select network, actor_key, target_key
+    from {{ ref('int_events_cleaned') }}
+    where actor_key is not null
+      and target_key is not null
+      and factor_role in {{ scored_engagement_roles() }}
+),
+
+keys_today as (
+    select network, actor_key as account_key from engagements
     union
-    select network, target_key
-    from {{ ref('int_engagement_pairs_daily') }}
-    where activity_date = {{ run_date() }}
+    select network, target_key from engagements
 ),
 
 new_keys as (

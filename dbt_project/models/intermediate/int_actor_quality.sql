@@ -36,49 +36,57 @@ actions_today as (
 ),
 
 -- every unordered pair engaged in the 7 days, and in which direction(s): one aggregation instead of
--- a distinct pair list joined to itself twice (reciprocal pairs, outside audience)
+-- a distinct pair list joined to itself twice (reciprocal pairs, outside audience). On the ends'
+-- account numbers: the window is the largest aggregation of the build (27M pairs on day 10 at M).
 recent_pairs as (
     select
-        least(actor_key, target_key)            as low_key,
-        greatest(actor_key, target_key)         as high_key,
-        bool_or(actor_key < target_key)         as low_engaged_high,
-        bool_or(actor_key > target_key)         as high_engaged_low
+        least(actor_number, target_number)      as low_number,
+        greatest(actor_number, target_number)   as high_number,
+        bool_or(actor_number < target_number)   as low_engaged_high,
+        bool_or(actor_number > target_number)   as high_engaged_low
     from {{ ref('int_engagement_pairs_daily') }}
     where activity_date between {{ pair_signal_window_start() }} and {{ run_date() }}
-    group by low_key, high_key
+    group by low_number, high_number
 ),
 
 -- each pair seen from both of its accounts: did it engage the other, did the other engage it
 pair_ends as (
-    select low_key as actor_key, low_engaged_high as engaged, high_engaged_low as engaged_by from recent_pairs
+    select low_number as account_number, low_engaged_high as engaged, high_engaged_low as engaged_by from recent_pairs
     union all
-    select high_key, high_engaged_low, low_engaged_high from recent_pairs
+    select high_number, high_engaged_low, low_engaged_high from recent_pairs
+),
+
+-- the accounts that acted today (all of them ends of today's pairs, so all numbered)
+actors_today as (
+    select actions_today.*, numbers.account_number
+    from actions_today
+    join {{ ref('int_account_numbers') }} as numbers on numbers.account_key = actions_today.actor_key
 ),
 
 -- per account that acted today: accounts it engaged, how many of them engaged it back (a
 -- reciprocal pair), and engagers it did not engage itself (an audience outside any ring)
 pair_signals as (
     select
-        actor_key,
+        account_number,
         count(*) filter (where engaged)                         as distinct_targets_7d,
         count(*) filter (where engaged and engaged_by)          as reciprocal_targets_7d,
         count(*) filter (where engaged_by and not engaged)      as outside_engagers_7d
     from pair_ends
-    semi join actions_today using (actor_key)
-    group by actor_key
+    semi join actors_today using (account_number)
+    group by account_number
 ),
 
 signals as (
     select
-        actions_today.actor_key,
-        actions_today.network,
-        actions_today.actions_today,
-        actions_today.max_actions_per_minute,
+        actors_today.actor_key,
+        actors_today.network,
+        actors_today.actions_today,
+        actors_today.max_actions_per_minute,
         coalesce(pair_signals.distinct_targets_7d, 0)           as distinct_targets_7d,
         coalesce(pair_signals.reciprocal_targets_7d, 0)         as reciprocal_targets_7d,
         coalesce(pair_signals.outside_engagers_7d, 0)           as outside_engagers_7d
-    from actions_today
-    left join pair_signals using (actor_key)
+    from actors_today
+    left join pair_signals using (account_number)
 ),
 
 weights as (

@@ -4,6 +4,7 @@
     post_hook=["{{ link_edge_versions() }}", "{{ check_previous_edge_state_was_kept() }}", "{{ prune_edge_versions() }}"]
 ) }}
 -- depends_on: {{ ref('model_versions') }}
+-- depends_on: {{ ref('int_account_numbers') }}  (the string-ends migration numbers the ends)
 -- The decayed engagement graph, kept in place: one row per edge actor -> target and day it was
 -- engaged (a version), holding the edge's weight as of that day,
 --   w(E) = w(E_prev) * decay(E - E_prev) + (1 + ln(scored events on E)) * authenticity(actor, E),
@@ -14,9 +15,9 @@
 -- links the versions they supersede) instead of a copy of the whole 90-day graph: at M the copy
 -- grew from 8.7 s on day 2 to 28.9 s on day 10, and seven kept copies were 7x the graph on disk.
 -- Versions older than every day that can still be rebuilt are pruned (prune_edge_versions).
--- The ends are account numbers (int_account_numbers), not string keys: PageRank joins and reads
--- the whole graph every day (L day 4, 67M edges: PageRank's graph set-up 69-71 s with string ends,
--- 34 s with numbers).
+-- The ends are account numbers (int_account_numbers; the pairs carry them), not string keys:
+-- PageRank joins and reads the whole graph every day (L day 4, 67M edges: PageRank's graph set-up
+-- 69-71 s with string ends, 34 s with numbers).
 with params as (
     select * from {{ ref('int_model_parameters') }}
 ),
@@ -46,16 +47,14 @@ previous as (
 today as (
     select
         pairs.network,
-        actor.account_number                                             as actor_number,
-        target.account_number                                            as target_number,
+        pairs.actor_number,
+        pairs.target_number,
         (1.0 + ln(pairs.scored_events)) * quality.authenticity          as weight
     from {{ ref('int_engagement_pairs_daily') }} as pairs
     join {{ ref('int_actor_quality') }} as quality
         on quality.actor_key = pairs.actor_key
        and quality.activity_date = pairs.activity_date
        and quality.model_version = '{{ var("model_version") }}'
-    join {{ ref('int_account_numbers') }} as actor on actor.account_key = pairs.actor_key
-    join {{ ref('int_account_numbers') }} as target on target.account_key = pairs.target_key
     where pairs.activity_date = {{ run_date() }}
 )
 
