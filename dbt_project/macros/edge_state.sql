@@ -2,7 +2,7 @@
     engaged, linked to the next one by superseded_date. -#}
 
 {#- The graph on the run day: (network, actor_number, target_number, weight, engaged_date) of every
-    edge, its weight decayed to the day. What int_pagerank ranks and int_pagerank_convergence counts. -#}
+    edge, its weight decayed to the day. What int_pagerank ranks (and counts, for int_pagerank_convergence). -#}
 {% macro edge_state_on() -%}
     {%- set day = run_date() -%}
     select

@@ -165,6 +165,8 @@ KEYED_VERSIONS = ("select state.engaged_date, actor.account_key, target.account_
                   "order by all")
 
 
+CONVERGENCE = ("select network, nodes, edges, iterations_run from intermediate.int_pagerank_convergence "
+               "where score_date = ? order by all")
 # the kept pairs with their ends' numbers resolved to keys: the same whoever numbered them
 KEYED_PAIRS = ("select pairs.activity_date, pairs.actor_key, pairs.target_key, pairs.scored_events "
                "from intermediate.int_engagement_pairs_daily as pairs "
@@ -178,7 +180,7 @@ def _revert_to_daily_copies(warehouse: Path, days: list[datetime.date], *, strin
     """Give the warehouse an earlier release's layout of int_edge_state: a copy of the whole graph
     per built day (state_date, last_engaged_date), with numbered ends or, before account numbers,
     string ends (actor_key, target_key) and no int_account_numbers. Its kept pairs have no
-    numbered ends either (no release before them had)."""
+    numbered ends either, and its kept ranks no graph size (no release before them had)."""
     ends = ("actor.account_key as actor_key, target.account_key as target_key" if string_ends
             else "state.actor_number, state.target_number")
     with duckdb.connect(str(warehouse)) as connection:
@@ -198,6 +200,7 @@ def _revert_to_daily_copies(warehouse: Path, days: list[datetime.date], *, strin
         connection.execute("alter table intermediate.int_edge_state_copies rename to int_edge_state")
         connection.execute("alter table intermediate.int_engagement_pairs_daily drop column actor_number")
         connection.execute("alter table intermediate.int_engagement_pairs_daily drop column target_number")
+        connection.execute("alter table intermediate.int_pagerank drop column network_edges")
         if string_ends:
             connection.execute("drop table intermediate.int_account_numbers")
 
@@ -235,6 +238,8 @@ def test_a_graph_kept_in_an_earlier_layout_is_converted_not_lost(tmp_path: Path)
         # the kept pairs (the next days' signal windows) got numbered ends, consistent with the graph's
         assert "numbering the ends of the kept pairs" in log
         assert converted.query(KEYED_PAIRS) == pairs
+        # int_pagerank gained the graph size as a column; the new day records it
+        assert converted.query(CONVERGENCE, D0 + 2 * DAY) == current.query(CONVERGENCE, D0 + 2 * DAY)
         # the conversion numbered only the accounts that the day's build had not numbered already
         assert converted.scalar("select count(*) - count(distinct account_key) from intermediate.int_account_numbers") == 0
     # a converted kept day is rebuilt from the graph of the day before it, as in the current layout

@@ -188,9 +188,11 @@ def test_pagerank_matches_networkx_on_the_same_weighted_graph(world: DbtWorld) -
                             "where score_date = ? and network = 'twitter'", D0))
     assert set(ours) == set(expected)
     assert sum(abs(ours[node] - expected[node]) for node in expected) < 0.01
-    converged = world.query("select iterations_run, converged from intermediate.int_pagerank_convergence "
+    converged = world.query("select iterations_run, converged, nodes, edges from intermediate.int_pagerank_convergence "
                             "where score_date = ? and network = 'twitter'", D0)
     assert converged[0][1] is True and 1 < converged[0][0] < 100
+    # the graph size recorded is the graph ranked
+    assert converged[0][2:] == (graph.number_of_nodes(), graph.number_of_edges())
 
 
 def test_the_bench_compares_the_sql_pagerank_with_scipy_on_the_graph_it_ranked(

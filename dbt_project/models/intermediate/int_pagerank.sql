@@ -1,5 +1,6 @@
 {{ config(
     materialized='incremental', incremental_strategy='delete+insert', unique_key=['score_date', 'model_version'],
+    pre_hook="{{ add_columns_added_later({'network_edges': 'bigint'}) }}",
     post_hook=["{{ drop_pagerank_work_tables() }}", "{{ keep_last_built_days('score_date') }}"]
 ) }}
 -- depends_on: {{ ref("int_model_parameters") }}
@@ -36,6 +37,7 @@ select
     rank.pagerank,
     rank.pagerank * nodes.node_count                     as pagerank_normalized,
     nodes.node_count                                     as network_nodes,
+    convergence.edges                                    as network_edges,
     convergence.iterations_run,
     convergence.final_l1_delta,
     convergence.converged
