@@ -5,7 +5,7 @@
     the run day. `columns` maps each added column to its type. -#}
 {% macro add_columns_added_later(columns) %}
     {%- if execute and is_incremental() -%}
-        {%- set existing = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+        {%- set existing = persisted_columns() -%}
         {%- for name, data_type in columns.items() if name not in existing %}
     alter table {{ this }} add column {{ adapter.quote(name) }} {{ data_type }};
         {%- endfor -%}

@@ -14,9 +14,8 @@
     uncommitted rewrite (177M edges at L, 80 s) left the model's own query out of memory. -#}
 {% macro migrate_edge_state() %}
     {%- if execute -%}
-        {%- set existing = adapter.get_relation(database=this.database, schema=this.schema, identifier=this.identifier) -%}
-        {%- set columns = (adapter.get_columns_in_relation(existing) | map(attribute='name') | list) if existing is not none else [] -%}
-        {%- set converted = this.incorporate(path={'identifier': this.identifier ~ '__converted'}) -%}
+        {%- set columns = persisted_columns() -%}
+        {%- set converted = conversion_relation() -%}
         {%- if 'state_date' in columns -%}
             {#- get_columns_in_relation opened dbt's transaction (its statements auto-begin): close
                 it, so the rewrites below run and commit in transactions of their own -#}
@@ -27,19 +26,7 @@
             {%- do log('int_edge_state: converting the kept states from string ends to account numbers (one-off)', info=true) -%}
             begin transaction;
 
-            insert into {{ numbers }} (account_key, network, account_number, first_numbered_date)
-            with ends as (
-                select network, actor_key as account_key from {{ this }}
-                union
-                select network, target_key from {{ this }}
-            )
-            select
-                ends.account_key,
-                ends.network,
-                {{ next_account_number(numbers) }},
-                {{ run_date() }}
-            from ends
-            anti join {{ numbers }} as numbered using (account_key);
+            {{ number_unnumbered_ends(this) }}
 
             create or replace table {{ converted }} as
             select
@@ -54,8 +41,7 @@
             join {{ numbers }} as actor on actor.account_key = state.actor_key
             join {{ numbers }} as target on target.account_key = state.target_key;
 
-            drop table {{ this }};
-            alter table {{ converted }} rename to {{ adapter.quote(this.identifier) }};
+            {{ replace_with_conversion() }}
             commit;
         {%- endif %}
         {%- if 'state_date' in columns -%}
@@ -87,8 +73,7 @@
                                          order by engaged_date)                    as superseded_date
             from versions;
 
-            drop table {{ this }};
-            alter table {{ converted }} rename to {{ adapter.quote(this.identifier) }};
+            {{ replace_with_conversion() }}
             commit;
         {%- endif -%}
     {%- endif -%}

@@ -7,30 +7,17 @@
     migrate_edge_state: at L the kept pairs are hundreds of millions of rows. -#}
 {% macro number_engagement_pair_ends() %}
     {%- if execute -%}
-        {%- set existing = adapter.get_relation(database=this.database, schema=this.schema, identifier=this.identifier) -%}
-        {%- set columns = (adapter.get_columns_in_relation(existing) | map(attribute='name') | list) if existing is not none else [] -%}
+        {%- set columns = persisted_columns() -%}
         {%- if columns and 'actor_number' not in columns -%}
             {%- set numbers = ref('int_account_numbers') -%}
-            {%- set converted = this.incorporate(path={'identifier': this.identifier ~ '__converted'}) -%}
+            {%- set converted = conversion_relation() -%}
             {#- get_columns_in_relation opened dbt's transaction (its statements auto-begin): close
                 it, so the rewrite below runs and commits in a transaction of its own -#}
             {%- do adapter.commit() -%}
             {%- do log('int_engagement_pairs_daily: numbering the ends of the kept pairs (one-off)', info=true) -%}
             begin transaction;
 
-            insert into {{ numbers }} (account_key, network, account_number, first_numbered_date)
-            with ends as (
-                select network, actor_key as account_key from {{ this }}
-                union
-                select network, target_key from {{ this }}
-            )
-            select
-                ends.account_key,
-                ends.network,
-                {{ next_account_number(numbers) }},
-                {{ run_date() }}
-            from ends
-            anti join {{ numbers }} as numbered using (account_key);
+            {{ number_unnumbered_ends(this) }}
 
             create or replace table {{ converted }} as
             select
@@ -49,8 +36,7 @@
             join {{ numbers }} as actor on actor.account_key = pairs.actor_key
             join {{ numbers }} as target on target.account_key = pairs.target_key;
 
-            drop table {{ this }};
-            alter table {{ converted }} rename to {{ adapter.quote(this.identifier) }};
+            {{ replace_with_conversion() }}
             commit;
         {%- endif -%}
     {%- endif -%}
