@@ -507,18 +507,19 @@ def _unchanged_nodes(manifest: Any, days: list[str], raw_dir: Path) -> dict[str,
                                   for parent in parents]
     networks = [path for path in raw_dir.iterdir() if path.is_dir()] if raw_dir.is_dir() else []
 
-    def stages_nothing(unique_id: str, day: str) -> bool:
+    def stages_nothing(unique_id: str, day: dt.date) -> bool:
         for source_name, table in staging[unique_id]:
             source = source_name.removeprefix("raw_")
             if source not in KNOWN_SOURCES:
                 return False  # not a layout this check knows: build it
             if any(source_of_network(network.name) == source
-                   and (partition_dir(raw_dir, network.name, table, dt.date.fromisoformat(day)) / PARQUET_FILE).exists()
+                   and (partition_dir(raw_dir, network.name, table, day) / PARQUET_FILE).exists()
                    for network in networks):
                 return False
         return True
 
-    empty_on = {day: {unique_id for unique_id in staging if stages_nothing(unique_id, day)} for day in days}
+    empty_on = {day: {unique_id for unique_id in staging if stages_nothing(unique_id, dt.date.fromisoformat(day))}
+                for day in days}
     test_parents = {unique_id: set(node.depends_on.nodes) for unique_id, node in manifest.nodes.items()
                     if node.resource_type == "test" and node.depends_on.nodes}
     unchanged: dict[str, list[str]] = {}

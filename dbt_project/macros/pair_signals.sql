@@ -4,6 +4,15 @@
     ('amplification', 'conversation', 'mentions', 'appreciation', 'audience_only')
 {%- endmacro %}
 
+{#- The events of int_events_cleaned that make an int_engagement_pairs_daily row: a scored role
+    between two known accounts. int_account_numbers numbers the ends of exactly these events, so
+    every pair end has a number, and int_actor_quality counts an actor's actions among them. -#}
+{% macro is_engagement_pair_event() -%}
+    actor_key is not null
+      and target_key is not null
+      and factor_role in {{ scored_engagement_roles() }}
+{%- endmacro %}
+
 {#- The window of the pair signals: int_actor_quality's authenticity signals and
     int_account_daily_contributions' two-way exchanges look at int_engagement_pairs_daily over the
     pair_signal_days() days ending on the run day. It changes scores: a new value needs a new model

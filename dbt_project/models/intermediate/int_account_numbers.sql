@@ -8,14 +8,12 @@
 -- accounts. INTEGER, not BIGINT: PageRank joins on them in every iteration (L day 4: int_pagerank
 -- 142 s with BIGINT, 126 s with INTEGER); past 2^31 - 1 accounts the numbering fails with a
 -- conversion error, not silently.
--- Read from the run day's events, with the filter that makes an engagement pair, because the pairs
--- carry these numbers.
+-- Read from the run day's events that make engagement pairs (is_engagement_pair_event), because
+-- the pairs carry these numbers.
 with engagements as not materialized (
     select network, actor_key, target_key
     from {{ ref('int_events_cleaned') }}
-    where actor_key is not null
-      and target_key is not null
-      and factor_role in {{ scored_engagement_roles() }}
+    where {{ is_engagement_pair_event() }}
 ),
 
 keys_today as (

@@ -19,9 +19,7 @@ with params as (
 actions_per_minute as (
     select actor_key, any_value(network) as network, date_trunc('minute', occurred_at) as minute, count(*) as actions
     from {{ ref('int_events_cleaned') }}
-    where actor_key is not null
-      and target_key is not null
-      and factor_role in {{ scored_engagement_roles() }}
+    where {{ is_engagement_pair_event() }}
     group by actor_key, minute
 ),
 

@@ -21,9 +21,7 @@ with pairs as (
         count(*) filter (where factor_role = 'mentions')::bigint              as mentions,
         count(*) filter (where factor_role = 'appreciation')::bigint          as appreciation_events
     from {{ ref('int_events_cleaned') }}
-    where actor_key is not null
-      and target_key is not null
-      and factor_role in {{ scored_engagement_roles() }}
+    where {{ is_engagement_pair_event() }}
     group by network, actor_key, target_key
 )
 
