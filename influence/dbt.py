@@ -22,8 +22,9 @@ each task in a new process starts a new one per build, as before. Each build par
 and hands that manifest to every step, so a range of days pays the parse once:
 
     seed                                    the model constants
-    per day D: build every model and the    `--vars '{run_date: D}'`; the staging tables hold
-               tests of the one-day tables  only D, so they are tested before the next day
+    per day D: build every model and the    `--vars '{run_date: D}'`; the staging views and
+               tests of the one-day tables  the day's tables hold only D, so they are tested
+                                            before the next day
                (but what cannot change: `_unchanged_nodes`)
     test the history                        every other data test, over all the days at once
                                             (`test_start_date: first day, run_date: last day`)
@@ -492,10 +493,10 @@ def _unchanged_nodes(manifest: Any, days: list[str], raw_dir: Path) -> dict[str,
       tests/dbt/test_dbt_steps.py compiles them for two days and compares.
     - Staging models (those that read only sources) of a source with no raw partition: such a
       model stages zero rows (macros/raw_day.sql). If its partitions were missing on the range's
-      previous day too, that day left the table empty already.
+      previous day too, that day's view selects nothing already.
 
     Each skipped node saves dbt's overhead of a node, 20-60 ms: 19 of the 51 nodes of a day of a
-    Stack Exchange-only backfill. The first day of a range builds them all: a table may still hold
+    Stack Exchange-only backfill. The first day of a range builds them all: a view may still select
     the rows of a day built before the range, and a new warehouse has none of them yet."""
     same_every_day = {unique_id for unique_id, node in manifest.nodes.items()
                       if node.resource_type == "model" and SAME_EVERY_DAY in node.tags}

@@ -96,7 +96,7 @@ def test_day_and_history_steps_run_every_data_test_exactly_once(dbt_listings: di
     assert sorted(set(day_step) & set(models)) == sorted(models), "each day builds every model"
     assert not set(day_tests) & set(history_step)
     assert sorted(day_tests + history_step) == sorted(every_data_test)
-    # the staging tables hold one day: their tests belong to the day step
+    # the staging views hold one day: their tests belong to the day step
     assert any("stg_higgs__events" in name for name in day_tests)
     assert not any("stg_" in name for name in history_step)
     assert any("fct_person_scores" in name for name in history_step)

@@ -1,8 +1,43 @@
 -- Every deduplicated event of the run day with its account keys, factor role and, for rows that
 -- must not be scored, the reason they are dropped. Nothing is dropped silently: int_row_accounting
 -- counts each reason per network and day.
-with unioned as (
+-- The staging models are views over the raw Parquet (rename and cast only), so this is the first
+-- table the day's events are written to: staging tables wrote 50M events a day twice at L (staging
+-- and classification: 104.8 s as tables, 69.1 s as views; reports/bench_notes.md, seventh update).
+with unioned_rows as not materialized (
     select * from {{ ref('int_events_unioned') }}
+),
+
+-- Duplicated ids are rare (a stray repeated input line; none at all in most partitions), so they
+-- are found with a hash aggregate over the two key columns only, and only their rows are looked at
+-- again: the first line of each (by source_file, source_line) is kept. A window over every event
+-- (count and row_number partitioned by the key) sorted all columns of all rows: 24 of the 60 s of
+-- this model at 10M events. One input line is one row, so (source_file, source_line) identifies a
+-- row; a partition breaking that keeps both copies and fails the uniqueness test of this model.
+-- (Not a UNION of the unique rows and the first duplicates: DuckDB 1.5 never finishes streaming
+-- such a query's result to a client, though CREATE TABLE AS it, as dbt does, works.)
+duplicate_ids as (
+    select network, event_id, count(*) as event_id_occurrences
+    from unioned_rows
+    group by all
+    having count(*) > 1
+),
+
+first_lines as (
+    select network, event_id, duplicate_ids.event_id_occurrences, min((source_file, source_line)) as first_line
+    from unioned_rows
+    join duplicate_ids using (network, event_id)
+    group by all
+),
+
+-- one row per (network, event_id); event_id_occurrences records how many raw rows carried the id,
+-- so int_row_accounting reconciles with the raw row count without reading the source again
+unioned as (
+    select unioned_rows.*, coalesce(first_lines.event_id_occurrences, 1) as event_id_occurrences
+    from unioned_rows
+    left join first_lines using (network, event_id)
+    where first_lines.event_id is null
+       or (unioned_rows.source_file, unioned_rows.source_line) = first_lines.first_line
 ),
 
 roles as (

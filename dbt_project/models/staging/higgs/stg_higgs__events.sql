@@ -1,2 +1,2 @@
--- Higgs Twitter interactions of the run day, typed, one row per event_id.
+-- Higgs Twitter interactions of the run day, renamed and cast (one row per raw row).
 {{ stage_events(raw_day('raw_higgs', 'events')) }}
