@@ -16,8 +16,7 @@ select
     target_account_id::varchar                          as target_account_id,
     target_post_id::varchar                             as target_post_id,
     post_id::varchar                                    as post_id,
-    -- naive timestamp in UTC: comparisons with dates never depend on a session time zone
-    timezone('UTC', occurred_at::timestamptz)           as occurred_at,
+    {{ utc_timestamp('occurred_at') }}                  as occurred_at,
     dt::date                                            as partition_date,
     source_file::varchar                                as source_file,
     source_line::bigint                                 as source_line

@@ -9,7 +9,7 @@ select
     network::varchar                                    as network,
     account_id::varchar                                 as account_id,
     display_name::varchar                               as display_name,
-    timezone('UTC', created_at::timestamptz)            as created_at,
+    {{ utc_timestamp('created_at') }}                   as created_at,
     reputation::bigint                                  as reputation,
     followers_count::bigint                             as followers_count,
     snapshot_day::date                                  as snapshot_day
