@@ -3,7 +3,8 @@
 -- counts each reason per network and day.
 -- The staging models are views over the raw Parquet (rename and cast only), so this is the first
 -- table the day's events are written to: staging tables wrote 50M events a day twice at L (staging
--- and classification: 104.8 s as tables, 69.1 s as views; reports/bench_notes.md, seventh update).
+-- and classification on L day 2: 94.6 s as tables, 50.3 s as views; reports/bench_notes.md,
+-- twenty-fifth update).
 with unioned_rows as not materialized (
     select * from {{ ref('int_events_unioned') }}
 ),
